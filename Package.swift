@@ -1,0 +1,49 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layering (DESIGN.md §2): a module only imports modules listed below it.
+//   InCTRLCLI (executable `inctrl`)
+//   Service
+//   HTTP1            InCTRL
+//                    CLIP
+//   Imaging          Tensor
+//   C shims: CDNNL (oneDNN), CSPNG (libspng), CTurboJPEG (libjpeg-turbo)
+let package = Package(
+    name: "inctrl-serve",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "inctrl", targets: ["InCTRLCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CSPNG", path: "Sources/CSPNG", pkgConfig: "spng"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg"),
+
+        .target(name: "Tensor", dependencies: ["CDNNL"]),
+        .target(name: "Imaging", dependencies: ["CSPNG", "CTurboJPEG"]),
+        .target(name: "CLIP", dependencies: ["Tensor"]),
+        .target(name: "InCTRL", dependencies: ["CLIP", "Tensor", "Imaging"]),
+        .target(name: "HTTP1"),
+        .target(name: "Service", dependencies: [
+            "HTTP1", "InCTRL", "Imaging",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "InCTRLCLI", dependencies: [
+            "Service", "InCTRL", "CLIP", "Imaging", "Tensor",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor"]),
+        .testTarget(name: "InCTRLTests", dependencies: ["InCTRL", "CLIP", "Tensor", "Imaging"]),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP1", "InCTRL"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+// oneDNN's C API (Debian: libdnnl-dev).
+#include <oneapi/dnnl/dnnl.h>

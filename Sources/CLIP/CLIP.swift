@@ -1,0 +1,2 @@
+/// The `CLIP` module of inctrl-serve (see DESIGN.md §2).
+public enum CLIPModule {}

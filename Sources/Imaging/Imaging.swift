@@ -1,0 +1,2 @@
+/// The `Imaging` module of inctrl-serve (see DESIGN.md §2).
+public enum ImagingModule {}

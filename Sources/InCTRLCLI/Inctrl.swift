@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `inctrl`: the command-line entry point (DESIGN.md §4.2).
+@main
+struct Inctrl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inctrl",
+        abstract: "Few-shot anomaly detection with InCTRL: serve, score, evaluate, benchmark.",
+        subcommands: []
+    )
+}
