@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One tensor's description in a safetensors header.
 public struct SafeTensorsEntry: Sendable, Equatable {
@@ -41,53 +38,22 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let metadata: [String: String]
 
     private let entriesByName: [String: SafeTensorsEntry]
-    private let mapping: UnsafeRawPointer?
-    private let mappingLength: Int
+    private let file: MappedFile
     private let dataOffset: Int
 
     /// Opens, maps and validates the file at `url`.
     public init(contentsOf url: URL) throws(SafeTensorsError) {
         self.url = url
-        let path = url.path
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        defer { close(descriptor) }
-
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw .unreadable(path: path, reason: "not a regular file")
-        }
-        let fileSize = Int(status.st_size)
-        guard fileSize >= 8 else { throw .truncated(path: path, expected: 8, actual: fileSize) }
-
-        guard let mapped = mmap(nil, fileSize, PROT_READ, MAP_PRIVATE, descriptor, 0),
-              mapped != MAP_FAILED
-        else {
-            throw .unreadable(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
-        }
-        let base = UnsafeRawPointer(mapped)
-        // From here on the mapping must be released on every error path.
         do {
-            let header = try Self.parseHeader(base: base, fileSize: fileSize, path: path)
-            self.mapping = base
-            self.mappingLength = fileSize
-            self.dataOffset = header.dataOffset
-            self.entries = header.entries
-            self.metadata = header.metadata
-            self.entriesByName = Dictionary(uniqueKeysWithValues: header.entries.map { ($0.name, $0) })
+            file = try MappedFile(path: url.path)
         } catch {
-            munmap(mapped, fileSize)
-            throw error
+            throw .unreadable(path: url.path, reason: error.reason)
         }
-    }
-
-    deinit {
-        if let mapping { munmap(UnsafeMutableRawPointer(mutating: mapping), mappingLength) }
+        let header = try Self.parseHeader(file.bytes, path: url.path)
+        dataOffset = header.dataOffset
+        entries = header.entries
+        metadata = header.metadata
+        entriesByName = Dictionary(uniqueKeysWithValues: header.entries.map { ($0.name, $0) })
     }
 
     /// The entry named `name`, if the file has one.
@@ -101,8 +67,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public func floats(_ name: String, shape: [Int]? = nil) throws(SafeTensorsError) -> [Float] {
         let entry = try checkedEntry(name, shape: shape)
         let count = entry.elementCount
-        guard let mapping else { return [] }
-        let source = mapping + dataOffset + entry.byteRange.lowerBound
+        guard count > 0, let base = file.bytes.baseAddress else { return [] }
+        let source = base + dataOffset + entry.byteRange.lowerBound
         let result = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             switch entry.dtype {
             case .f32:
@@ -123,7 +89,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             initialized = count
         }
-        releasePages(of: entry)
+        file.releasePages((dataOffset + entry.byteRange.lowerBound)..<(dataOffset + entry.byteRange.upperBound))
         return result
     }
 
@@ -131,9 +97,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// as ``floats(_:shape:)``.
     public func bytes(_ name: String, shape: [Int]? = nil) throws(SafeTensorsError) -> [UInt8] {
         let entry = try checkedEntry(name, shape: shape, requireFloat: false)
-        guard let mapping else { return [] }
-        let source = mapping + dataOffset + entry.byteRange.lowerBound
-        return Array(UnsafeRawBufferPointer(start: source, count: entry.byteRange.count))
+        let start = dataOffset + entry.byteRange.lowerBound
+        return Array(file.bytes[start..<(start + entry.byteRange.count)])
     }
 
     private func checkedEntry(
@@ -148,19 +113,6 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         return entry
     }
-
-    /// Drops the whole pages a tensor's bytes cover from this process's resident set; the
-    /// kernel reads them again from the file if they are ever touched.
-    private func releasePages(of entry: SafeTensorsEntry) {
-        guard let mapping else { return }
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = dataOffset + entry.byteRange.lowerBound
-        let end = dataOffset + entry.byteRange.upperBound
-        let firstPage = (start + pageSize - 1) / pageSize * pageSize
-        let lastPage = end / pageSize * pageSize
-        guard lastPage > firstPage else { return }
-        madvise(UnsafeMutableRawPointer(mutating: mapping + firstPage), lastPage - firstPage, MADV_DONTNEED)
-    }
 }
 
 extension SafeTensorsFile {
@@ -170,10 +122,10 @@ extension SafeTensorsFile {
         var dataOffset: Int
     }
 
-    private static func parseHeader(
-        base: UnsafeRawPointer, fileSize: Int, path: String
-    ) throws(SafeTensorsError) -> Header {
-        let declared = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+    private static func parseHeader(_ bytes: UnsafeRawBufferPointer, path: String) throws(SafeTensorsError) -> Header {
+        let fileSize = bytes.count
+        guard fileSize >= 8 else { throw .truncated(path: path, expected: 8, actual: fileSize) }
+        let declared = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
         guard declared <= UInt64(maxHeaderBytes) else {
             throw .invalidHeader(path: path, reason: "header length \(declared) exceeds \(maxHeaderBytes) bytes")
         }
@@ -181,7 +133,7 @@ extension SafeTensorsFile {
         guard fileSize >= 8 + headerLength else {
             throw .truncated(path: path, expected: 8 + headerLength, actual: fileSize)
         }
-        let headerBytes = Data(bytes: base + 8, count: headerLength)
+        let headerBytes = Data(bytes[8..<(8 + headerLength)])
         guard headerBytes.first == UInt8(ascii: "{") else {
             throw .invalidHeader(path: path, reason: "header does not start with '{'")
         }
