@@ -7,7 +7,7 @@ import PackageDescription
 //   HTTP1            InCTRL
 //                    CLIP
 //   Imaging          Tensor
-//   C shims: CDNNL (oneDNN), CSPNG (libspng), CTurboJPEG (libjpeg-turbo)
+//   C shims: CDNNL (oneDNN), CSPNG (libspng), CTurboJPEG (libjpeg-turbo), CZlib, COpenSSL
 let package = Package(
     name: "inctrl-serve",
     platforms: [.macOS(.v14)],
@@ -22,10 +22,12 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CSPNG", path: "Sources/CSPNG", pkgConfig: "spng"),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
 
-        .target(name: "Tensor", dependencies: ["CDNNL"]),
+        .target(name: "Tensor", dependencies: ["CDNNL", "COpenSSL"]),
         .target(name: "Imaging", dependencies: ["CSPNG", "CTurboJPEG"]),
-        .target(name: "CLIP", dependencies: ["Tensor"]),
+        .target(name: "CLIP", dependencies: ["Tensor", "CZlib"]),
         .target(name: "InCTRL", dependencies: ["CLIP", "Tensor", "Imaging"]),
         .target(name: "HTTP1"),
         .target(name: "Service", dependencies: [
