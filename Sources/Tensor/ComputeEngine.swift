@@ -1,0 +1,116 @@
+import CDNNL
+import Synchronization
+
+/// Runs tensor kernels on oneDNN's CPU engine.
+///
+/// Primitives are created the first time a shape is seen and cached under everything their
+/// creation depends on (shapes, strides, post-ops, weight format), so a steady-state forward
+/// pass only rebinds buffers and executes. oneDNN parallelises each kernel internally
+/// (OpenMP); executions on one engine are serialised by a lock, which also makes the shared
+/// scratchpad safe.
+public final class ComputeEngine: Sendable {
+    private let runtime: Mutex<Runtime>
+
+    /// Creates a CPU engine and its stream.
+    public init() throws(TensorError) {
+        runtime = Mutex(try Runtime())
+    }
+
+    /// The kernels created so far, each with the implementation oneDNN chose for it
+    /// (e.g. `linear 226×896→2688: brg:avx512_core`), sorted by name.
+    public var preparedKernels: [String] {
+        runtime.withLock { runtime in
+            runtime.cache.map { "\($0.value.operation): \($0.value.primitive.implementation)" }.sorted()
+        }
+    }
+
+    /// Runs the primitive cached under `key` on `handles`, creating it with `create` first if
+    /// needed. `create` returns the primitive descriptor and the argument kinds that
+    /// `handles` correspond to, in order.
+    func execute(
+        _ key: PrimitiveKey,
+        operation: @autoclosure () -> String,
+        handles: [UnsafeMutableRawPointer],
+        create: (dnnl_engine_t) throws(TensorError) -> (dnnl_primitive_desc_t, [Int32])
+    ) throws(TensorError) {
+        try runtime.withLock { (runtime) throws(TensorError) in
+            let entry: Runtime.Entry
+            if let cached = runtime.cache[key] {
+                entry = cached
+            } else {
+                let name = operation()
+                let (descriptor, kinds) = try create(runtime.engine)
+                let primitive = try PreparedPrimitive(descriptor: descriptor, engine: runtime.engine, argumentKinds: kinds, operation: name)
+                entry = Runtime.Entry(operation: name, primitive: primitive)
+                runtime.cache[key] = entry
+                runtime.reserveScratchpad(bytes: primitive.scratchpadBytes)
+            }
+            try entry.primitive.execute(
+                handles: handles, scratchpad: runtime.scratchpad.rawBase, stream: runtime.stream, operation: entry.operation)
+        }
+    }
+
+    /// Runs `body` with the engine while holding the lock, for one-off work at load time
+    /// (such as packing weights) that must not share the stream with a concurrent kernel.
+    func withEngine<R>(_ body: (dnnl_engine_t, dnnl_stream_t) throws(TensorError) -> R) throws(TensorError) -> R {
+        try runtime.withLock { (runtime) throws(TensorError) -> R in
+            try body(runtime.engine, runtime.stream)
+        }
+    }
+}
+
+extension ComputeEngine {
+    /// The oneDNN objects behind an engine.
+    ///
+    /// `@unchecked Sendable`: it is reachable only through the engine's `Mutex`, so every
+    /// access (including the raw pointers that executions bind) happens under that lock.
+    final class Runtime: @unchecked Sendable {
+        struct Entry {
+            let operation: String
+            let primitive: PreparedPrimitive
+        }
+
+        let engine: dnnl_engine_t
+        let stream: dnnl_stream_t
+        var cache: [PrimitiveKey: Entry] = [:]
+        private(set) var scratchpad = AlignedFloats(count: 0)
+
+        init() throws(TensorError) {
+            var engine: dnnl_engine_t?
+            try dnnlCheck(dnnl_engine_create(&engine, dnnl_cpu, 0), "creating the CPU engine")
+            guard let engine else { throw TensorError.dnnl(operation: "creating the CPU engine", status: "no engine") }
+            var stream: dnnl_stream_t?
+            let status = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue)
+            guard status == dnnl_success, let stream else {
+                dnnl_engine_destroy(engine)
+                throw TensorError.dnnl(operation: "creating a stream", status: "status \(status.rawValue)")
+            }
+            self.engine = engine
+            self.stream = stream
+        }
+
+        deinit {
+            cache.removeAll()
+            dnnl_stream_destroy(stream)
+            dnnl_engine_destroy(engine)
+        }
+
+        /// Grows the shared scratchpad to at least `bytes`.
+        func reserveScratchpad(bytes: Int) {
+            let needed = (bytes + MemoryLayout<Float>.stride - 1) / MemoryLayout<Float>.stride
+            if needed > scratchpad.count { scratchpad = AlignedFloats(count: needed) }
+        }
+    }
+}
+
+/// Everything a cached primitive's creation depends on.
+enum PrimitiveKey: Hashable {
+    case linear(input: StridedLayout, weights: PackedFormat, hasBias: Bool, output: StridedLayout, epilogue: LinearEpilogue)
+    case matmul(a: StridedLayout, b: StridedLayout, output: StridedLayout, scaleBits: UInt32, addend: StridedLayout?)
+    case layerNorm(input: StridedLayout, output: StridedLayout, epsilonBits: UInt32)
+    case softmax(input: StridedLayout, output: StridedLayout)
+    case gelu(input: StridedLayout, output: StridedLayout)
+    case binary(algorithm: UInt32, a: StridedLayout, b: StridedLayout, output: StridedLayout)
+    case rowNorms(input: StridedLayout, output: StridedLayout)
+    case reorder(source: StridedLayout, destination: StridedLayout)
+}
