@@ -19,6 +19,13 @@ public struct TextPrior: Sendable {
         anomalous = l2Normalized(meanOfRows(anomalousEmbeddings.map(l2Normalized)))
     }
 
+    /// A prior from features computed earlier (a cache, or a reference implementation).
+    public init(className: String, normal: [Float], anomalous: [Float]) {
+        self.className = className
+        self.normal = normal
+        self.anomalous = anomalous
+    }
+
     /// `s_a = softmax(100 · [l2n(cls(q))·f_n, l2n(cls(q))·f_a])[1]`: how much more the image
     /// resembles the anomalous descriptions than the normal ones.
     public func anomalyProbability(embedding: [Float]) -> Float {
