@@ -25,6 +25,13 @@ public struct PromptSetFeatures: Sendable {
     /// `mean_k Adapter(cls(n_k))`: the image-level prototype (adapter first, then mean).
     public let prototype: [Float]
 
+    /// Features restored from a cache; the caller vouches they came from ``init(shots:adapter:engine:)``.
+    public init(shots: Int, normalizedTaps: [Tensor], prototype: [Float]) {
+        self.shots = shots
+        self.normalizedTaps = normalizedTaps
+        self.prototype = prototype
+    }
+
     /// Derives the cached features from the shots' image features.
     public init(shots: [ImageFeatures], adapter: Adapter, engine: ComputeEngine) throws(TensorError) {
         precondition(!shots.isEmpty, "a prompt set needs at least one image")
