@@ -1,15 +1,17 @@
 /// Fixed-size fp32 storage at a 64-byte-aligned address that never moves, for data that
-/// oneDNN reads or writes by pointer (packed weights, workspaces).
+/// oneDNN reads or writes by pointer: packed weights and the workspaces of a forward pass.
 ///
-/// `@unchecked Sendable`: the owners uphold the invariant that contents are written either
-/// before the storage is shared (weights, filled once at load) or only while the owner holds
-/// exclusive access (workspaces behind a `Mutex`).
-final class AlignedFloats: @unchecked Sendable {
-    let count: Int
-    let base: UnsafeMutablePointer<Float>
+/// `@unchecked Sendable`: the storage itself does no synchronisation. Its owners write it
+/// either before sharing it (weights, filled once at load) or only while holding exclusive
+/// access (a workspace behind its model's lock); that is the contract for any new owner.
+public final class AlignedFloats: @unchecked Sendable {
+    /// Number of scalars.
+    public let count: Int
+    /// Address of the first scalar.
+    public let base: UnsafeMutablePointer<Float>
 
     /// Zero-filled storage for `count` scalars.
-    init(count: Int) {
+    public init(count: Int) {
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
@@ -18,7 +20,7 @@ final class AlignedFloats: @unchecked Sendable {
     }
 
     /// Storage holding a copy of `scalars`.
-    convenience init(_ scalars: [Float]) {
+    public convenience init(_ scalars: [Float]) {
         self.init(count: scalars.count)
         scalars.withUnsafeBufferPointer { source in
             guard let address = source.baseAddress else { return }
@@ -30,7 +32,18 @@ final class AlignedFloats: @unchecked Sendable {
         UnsafeMutableRawPointer(base).deallocate()
     }
 
-    var rawBase: UnsafeMutableRawPointer { UnsafeMutableRawPointer(base) }
+    /// A row-major `rows × columns` view starting at row `firstRow`.
+    public func matrix(rows: Int, columns: Int, firstRow: Int = 0) -> TensorView {
+        precondition((firstRow + rows) * columns <= count, "view outside the buffer")
+        return .matrix(base + firstRow * columns, rows: rows, columns: columns)
+    }
 
-    var array: [Float] { Array(UnsafeBufferPointer(start: base, count: count)) }
+    /// A copy of the first `shape.reduce(1, *)` scalars as a `Tensor`.
+    public func tensor(shape: [Int], offset: Int = 0) -> Tensor {
+        let elementCount = shape.reduce(1, *)
+        precondition(offset + elementCount <= count, "tensor outside the buffer")
+        return Tensor(validatedShape: shape, scalars: Array(UnsafeBufferPointer(start: base + offset, count: elementCount)))
+    }
+
+    var rawBase: UnsafeMutableRawPointer { UnsafeMutableRawPointer(base) }
 }

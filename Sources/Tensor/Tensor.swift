@@ -17,6 +17,12 @@ public struct Tensor: Sendable, Equatable {
         self.scalars = scalars
     }
 
+    /// A tensor whose caller has already matched `scalars.count` to `shape`.
+    init(validatedShape shape: [Int], scalars: [Float]) {
+        self.shape = shape
+        self.scalars = scalars
+    }
+
     /// A zero-filled tensor of the given shape.
     public init(zeros shape: [Int]) {
         self.shape = shape

@@ -1,0 +1,25 @@
+import Tensor
+
+/// Both CLIP towers of a model bundle, loaded onto one compute engine.
+public struct CLIPModel: Sendable {
+    /// The bundle's architecture.
+    public let config: BundleConfig
+    /// The image encoder.
+    public let vision: VisionTower
+    /// The prompt encoder.
+    public let text: TextTower
+
+    /// Loads and packs every CLIP weight of `bundle`. A missing or mis-shaped tensor throws
+    /// `CLIPError.weights` naming the key.
+    public init(bundle: ModelBundle, engine: ComputeEngine) throws(CLIPError) {
+        config = bundle.config
+        vision = VisionTower(
+            weights: try VisionWeights(
+                loading: bundle.tensors, config: bundle.config.vision, embedDim: bundle.config.embedDim, engine: engine),
+            engine: engine)
+        text = TextTower(
+            weights: try TextWeights(
+                loading: bundle.tensors, config: bundle.config.text, embedDim: bundle.config.embedDim, engine: engine),
+            engine: engine)
+    }
+}

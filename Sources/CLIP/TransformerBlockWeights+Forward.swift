@@ -1,0 +1,81 @@
+import Tensor
+
+/// Scratch buffers for running residual blocks over `sequences` sequences of `length`
+/// tokens, allocated once and reused by every block of every forward pass.
+final class BlockWorkspace: Sendable {
+    let rows: Int
+    let length: Int
+    /// LayerNorm output, `[rows, width]`.
+    let normed: AlignedFloats
+    /// Fused q | k | v projection, `[rows, 3·width]`.
+    let queryKeyValue: AlignedFloats
+    /// Attention logits then probabilities of one sequence, `[heads, length, length]`.
+    let scores: AlignedFloats
+    /// Concatenated head outputs, `[rows, width]`.
+    let attention: AlignedFloats
+    /// MLP hidden activations, `[rows, mlpWidth]`.
+    let hidden: AlignedFloats
+
+    init(sequences: Int, length: Int, width: Int, heads: Int, mlpWidth: Int) {
+        rows = sequences * length
+        self.length = length
+        normed = AlignedFloats(count: rows * width)
+        queryKeyValue = AlignedFloats(count: rows * 3 * width)
+        scores = AlignedFloats(count: heads * length * length)
+        attention = AlignedFloats(count: rows * width)
+        hidden = AlignedFloats(count: rows * mlpWidth)
+    }
+}
+
+extension TransformerBlockWeights {
+    /// Applies the block in place to the residual stream `tokens`, `[rows, width]`: the
+    /// workspace's `rows / length` independent sequences of `length` tokens, one after another.
+    ///
+    /// `mask` (`[1, length, length]`, −∞ where a query must not see a key) is added to every
+    /// head's logits; the text tower passes its causal mask, the vision tower none.
+    func apply(
+        to tokens: UnsafeMutablePointer<Float>, mask: TensorView?, workspace: BlockWorkspace, engine: ComputeEngine
+    ) throws(TensorError) {
+        let rows = workspace.rows
+        let stream = TensorView.matrix(tokens, rows: rows, columns: width)
+        let normed = workspace.normed.matrix(rows: rows, columns: width)
+
+        try engine.layerNorm(stream, attentionNorm, into: normed)
+        try engine.linear(normed, queryKeyValue, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
+        try attend(mask: mask, workspace: workspace, engine: engine)
+        try engine.linear(
+            workspace.attention.matrix(rows: rows, columns: width), attentionOutput, into: stream, epilogue: .residualAdd)
+
+        try engine.layerNorm(stream, mlpNorm, into: normed)
+        let hidden = workspace.hidden.matrix(rows: rows, columns: mlpWidth)
+        try engine.linear(normed, mlpExpand, into: hidden, epilogue: .gelu)
+        try engine.linear(hidden, mlpContract, into: stream, epilogue: .residualAdd)
+    }
+
+    /// Multi-head attention, `softmax(q·kᵀ/√d + mask)·v` per head and sequence. q, k and v are
+    /// read in place from the fused projection (head h of q is columns h·d..<(h+1)·d of the
+    /// first third), and each head's result lands in its columns of `attention`.
+    private func attend(mask: TensorView?, workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
+        let length = workspace.length
+        let headWidth = width / heads
+        let fusedWidth = 3 * width
+        // PyTorch computes the scale in double precision and rounds it once.
+        let scale = Float(1 / Double(headWidth).squareRoot())
+        let scores = TensorView(workspace.scores.base, shape: [heads, length, length])
+
+        for sequence in 0..<(workspace.rows / length) {
+            let projection = workspace.queryKeyValue.base + sequence * length * fusedWidth
+            let headStrides = [headWidth, fusedWidth, 1]
+            let queries = TensorView(projection, shape: [heads, length, headWidth], strides: headStrides)
+            let keys = TensorView(projection + width, shape: [heads, length, headWidth], strides: headStrides)
+            let values = TensorView(projection + 2 * width, shape: [heads, length, headWidth], strides: headStrides)
+            let output = TensorView(
+                workspace.attention.base + sequence * length * width, shape: [heads, length, headWidth],
+                strides: [headWidth, width, 1])
+
+            try engine.matmul(queries, keys.transposed, into: scores, scale: scale, addend: mask)
+            try engine.softmax(scores, into: scores)
+            try engine.matmul(scores, values, into: output)
+        }
+    }
+}

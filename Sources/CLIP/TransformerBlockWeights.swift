@@ -1,0 +1,47 @@
+import Tensor
+
+/// One pre-norm residual block of a CLIP transformer (OpenCLIP `ResidualAttentionBlock`):
+/// `x += out_proj(MHA(ln_1(x)))`, then `x += c_proj(GELU(c_fc(ln_2(x))))`.
+public struct TransformerBlockWeights: Sendable {
+    /// Residual stream width.
+    public let width: Int
+    /// Attention heads; each attends over `width / heads` channels.
+    public let heads: Int
+    /// `ln_1`, before attention.
+    public let attentionNorm: LayerNormWeights
+    /// `attn.in_proj_weight` / `in_proj_bias`: width → 3·width, q | k | v stacked.
+    public let queryKeyValue: LinearWeights
+    /// `attn.out_proj`: width → width.
+    public let attentionOutput: LinearWeights
+    /// `ln_2`, before the MLP.
+    public let mlpNorm: LayerNormWeights
+    /// `mlp.c_fc`: width → mlpWidth, followed by exact GELU.
+    public let mlpExpand: LinearWeights
+    /// `mlp.c_proj`: mlpWidth → width.
+    public let mlpContract: LinearWeights
+
+    /// Loads the block stored under `prefix` (e.g. `visual.transformer.resblocks.3.`).
+    init(
+        loading loader: WeightLoader, prefix: String, width: Int, heads: Int, mlpWidth: Int, typicalRows: Int
+    ) throws(CLIPError) {
+        self.width = width
+        self.heads = heads
+        attentionNorm = try loader.layerNorm(prefix + "ln_1", width: width)
+        queryKeyValue = try loader.linear(
+            weight: prefix + "attn.in_proj_weight", bias: prefix + "attn.in_proj_bias",
+            inFeatures: width, outFeatures: 3 * width, typicalRows: typicalRows)
+        attentionOutput = try loader.linear(
+            weight: prefix + "attn.out_proj.weight", bias: prefix + "attn.out_proj.bias",
+            inFeatures: width, outFeatures: width, typicalRows: typicalRows)
+        mlpNorm = try loader.layerNorm(prefix + "ln_2", width: width)
+        mlpExpand = try loader.linear(
+            weight: prefix + "mlp.c_fc.weight", bias: prefix + "mlp.c_fc.bias",
+            inFeatures: width, outFeatures: mlpWidth, typicalRows: typicalRows)
+        mlpContract = try loader.linear(
+            weight: prefix + "mlp.c_proj.weight", bias: prefix + "mlp.c_proj.bias",
+            inFeatures: mlpWidth, outFeatures: width, typicalRows: typicalRows)
+    }
+
+    /// Hidden width of the MLP.
+    public var mlpWidth: Int { mlpExpand.outFeatures }
+}
