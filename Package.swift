@@ -10,7 +10,7 @@ import PackageDescription
 //   C shims: CDNNL (oneDNN), CSPNG (libspng), CTurboJPEG (libjpeg-turbo), CZlib, COpenSSL
 let package = Package(
     name: "inctrl-serve",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "inctrl", targets: ["InCTRLCLI"]),
     ],

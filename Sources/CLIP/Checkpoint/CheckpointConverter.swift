@@ -35,7 +35,7 @@ public enum CheckpointConverter {
 
         var config = architecture
         config.demo = false
-        config.source = BundleSource(kind: "checkpoint", file: url.lastPathComponent, sha256: try fileSHA256(url))
+        config.source = BundleSource(kind: "checkpoint", file: url.lastPathComponent, sha256: try SHA256.hex(ofFileAt: url.path))
 
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try writer.write(to: directory.appendingPathComponent(ModelBundle.FileName.tensors))
@@ -48,20 +48,5 @@ public enum CheckpointConverter {
         let bundle = try ModelBundle.open(directory)
         try ModelBundle.checkShapes(specs, in: bundle.tensors)
         return Report(config: config, tensorCount: specs.count, ignoredKeys: ignored)
-    }
-
-    /// SHA-256 of a file, read through a mapping in chunks whose pages are released as it goes.
-    static func fileSHA256(_ url: URL) throws -> String {
-        let file = try MappedFile(path: url.path)
-        var digest = SHA256()
-        let chunk = 64 << 20
-        var start = 0
-        while start < file.bytes.count {
-            let end = min(start + chunk, file.bytes.count)
-            digest.update(UnsafeRawBufferPointer(rebasing: file.bytes[start..<end]))
-            file.releasePages(start..<end)
-            start = end
-        }
-        return digest.hexDigest()
     }
 }
