@@ -6,8 +6,8 @@ extension PromptSetStore {
     struct Manifest: Codable {
         /// The format this code writes; others are refused rather than guessed at.
         static let currentFormat = 1
-        /// The largest manifest read back; real ones are a few hundred bytes per image.
-        static let maxBytes = 1 << 20
+        /// The largest manifest read back; real ones take about 200 bytes per image.
+        static let maxBytes = 16 << 20
 
         struct Image: Codable {
             /// Path relative to the set's directory: `images/<index>.<extension>`.
