@@ -19,7 +19,8 @@ import Tensor
 /// `.trash-<id>-<random>` (the commit point), then removes it.
 ///
 /// The methods may be called from concurrent request handlers. File writes run outside the
-/// lock; only the commit (the rename and the in-memory index) runs under it.
+/// lock; only the commit (the rename and the in-memory index) runs under it. The index lives
+/// in memory, so one process at a time may serve a data directory.
 public final class PromptSetStore: Sendable {
     /// The configured data directory; the store owns `prompt-sets/` and `quarantine/` in it.
     public let dataDirectory: URL
