@@ -61,9 +61,7 @@ public struct FeatureCache: Sendable {
     /// The cache of the model `modelHash` under `dataDirectory`. Hidden temporary files that
     /// an interrupted write left behind are removed, so create the cache before writing to it.
     public init(dataDirectory: URL, modelHash: String, geometry: Geometry) throws(FeatureCacheError) {
-        guard (1...128).contains(modelHash.utf8.count), modelHash.first != ".",
-              modelHash.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || "._-".unicodeScalars.contains($0)) })
-        else { throw .invalidModelHash(modelHash) }
+        guard Self.isSafeDirectoryName(modelHash) else { throw .invalidModelHash(modelHash) }
         self.directory = dataDirectory.appendingPathComponent("feature-cache").appendingPathComponent(modelHash)
         self.modelHash = modelHash
         self.geometry = geometry
@@ -151,6 +149,21 @@ public struct FeatureCache: Sendable {
 
     private static func tapName(_ layer: Int) -> String { "tap.\(layer)" }
 
+    /// 1 to 128 ASCII letters, digits, `.`, `_` or `-`, not starting with `.`: a name that
+    /// cannot climb out of the cache directory or hide in it.
+    private static func isSafeDirectoryName(_ name: String) -> Bool {
+        guard (1...128).contains(name.utf8.count), !name.hasPrefix(".") else { return false }
+        return name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                true
+            default:
+                false
+            }
+        }
+    }
+
     /// SHA-256 over the bytes of `arrays`, in order: what catches a flipped bit in a cache
     /// file's data, which its structure alone cannot.
     private static func digest(_ arrays: [[Float]]) -> String {
@@ -162,8 +175,8 @@ public struct FeatureCache: Sendable {
     }
 
     /// Opens `url` and accepts it only if its metadata holds `expected` plus this cache's
-    /// format and model, it holds `tensorCount` tensors, `decode` succeeds, and the digest `decode` computes over the tensors
-    /// equals the stored one. Anything else deletes the file.
+    /// format and model, it holds `tensorCount` tensors, `decode` succeeds, and the digest
+    /// `decode` computes over the tensors equals the stored one. Anything else deletes the file.
     private func lookup<Value: Sendable>(
         _ url: URL, expecting expected: [String: String], tensorCount: Int,
         decode: (SafeTensorsFile) throws(SafeTensorsError) -> (Value, digest: String)

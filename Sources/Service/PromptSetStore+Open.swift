@@ -112,7 +112,7 @@ extension PromptSetStore {
     /// Moves the entry `name` out of the prompt-set directory into the quarantine directory
     /// and writes why beside it. Failures are reported, never thrown: a damaged set must not
     /// keep the others from loading.
-    private func quarantine(_ name: String, reason: String) -> LoadReport.QuarantinedEntry {
+    func quarantine(_ name: String, reason: String) -> LoadReport.QuarantinedEntry {
         let source = setsPath + "/" + name
         let destination: String
         do {

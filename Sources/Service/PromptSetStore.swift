@@ -19,7 +19,8 @@ import Tensor
 /// `.trash-<id>-<random>` (the commit point), then removes it.
 ///
 /// The methods may be called from concurrent request handlers. File writes run outside the
-/// lock; only the commit (the rename and the in-memory index) runs under it.
+/// lock; only the commit (the rename and the in-memory index) runs under it. The index lives
+/// in memory, so one process at a time may serve a data directory.
 public final class PromptSetStore: Sendable {
     /// The configured data directory; the store owns `prompt-sets/` and `quarantine/` in it.
     public let dataDirectory: URL
@@ -109,6 +110,9 @@ public final class PromptSetStore: Sendable {
     }
 
     /// The images of the set `id` as stored, each checked against its size and SHA-256.
+    ///
+    /// A set found damaged is quarantined as ``open()`` would do, so that registering it
+    /// again stores it afresh.
     public func imageBytes(_ id: PromptSetID) throws(PromptSetStoreError) -> [[UInt8]] {
         let record = try record(id)
         let directory = setPath(id)
@@ -119,12 +123,10 @@ public final class PromptSetStore: Sendable {
             do {
                 bytes = try Disk.readRegularFile(directory + "/" + file, expectedBytes: image.byteCount, maxBytes: Self.maxStoredImageBytes)
             } catch {
-                // A set deleted while it was being read is simply gone.
-                if case .missing = error, state.withLock({ $0.records[id] == nil }) { throw .notFound(id) }
-                throw .damaged(id, reason: "\(file) \(error)")
+                throw quarantineDamaged(id, reason: "\(file) \(error)")
             }
             guard SHA256.hex(bytes) == image.sha256 else {
-                throw .damaged(id, reason: "\(file) does not match its SHA-256")
+                throw quarantineDamaged(id, reason: "\(file) does not match its SHA-256 in manifest.json")
             }
             images.append(bytes)
         }
@@ -154,6 +156,17 @@ public final class PromptSetStore: Sendable {
         // is removed by the next open.
         try? Disk.removeTree(trashPath)
         return true
+    }
+
+    /// Takes the damaged set `id` out of service and moves it to the quarantine directory,
+    /// unless it was deleted meanwhile (then it is simply gone).
+    private func quarantineDamaged(_ id: PromptSetID, reason: String) -> PromptSetStoreError {
+        state.withLock { state in
+            guard state.records[id] != nil else { return .notFound(id) }
+            state.records[id] = nil
+            _ = quarantine(id.hex, reason: reason)
+            return .damaged(id, reason: reason)
+        }
     }
 
     var setsPath: String { dataDirectory.appendingPathComponent("prompt-sets").path }

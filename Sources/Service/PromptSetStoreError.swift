@@ -20,7 +20,8 @@ public enum PromptSetStoreError: Error, Sendable, Equatable, CustomStringConvert
     case storeFull(limit: Int)
     /// No prompt set has this id.
     case notFound(PromptSetID)
-    /// A stored set no longer matches its manifest (found when reading it back).
+    /// A stored set no longer matches its manifest (found when reading it back); it has been
+    /// moved to the quarantine directory.
     case damaged(PromptSetID, reason: String)
     /// A file-system call failed.
     case fileSystem(operation: String, path: String, reason: String)
@@ -48,7 +49,7 @@ public enum PromptSetStoreError: Error, Sendable, Equatable, CustomStringConvert
         case let .notFound(id):
             "No prompt set has id \(id)."
         case let .damaged(id, reason):
-            "Prompt set \(id) is damaged on disk: \(reason). Register it again."
+            "Prompt set \(id) is damaged on disk (\(reason)) and has been quarantined. Register it again."
         case let .fileSystem(operation, path, reason):
             "Storage failure: \(operation) \(path): \(reason)."
         }

@@ -190,16 +190,25 @@ import Testing
         #expect(!store.isOpen)
     }
 
-    @Test func damageAfterLoadingIsReportedOnRead() throws {
+    @Test func damageFoundOnReadQuarantinesTheSet() throws {
         let fixture = try OpenedStore()
-        let record = try fixture.store.save(className: "grid", images: PromptSetTestData.images(set: 40)).record
+        let images = PromptSetTestData.images(set: 40)
+        let record = try fixture.store.save(className: "grid", images: images).record
         let image = fixture.setDirectory(record.id).appendingPathComponent("images/1.png")
         var bytes = try Data(contentsOf: image)
         bytes[50] ^= 0x40
         try bytes.write(to: image)
-        #expect(throws: PromptSetStoreError.damaged(record.id, reason: "images/1.png does not match its SHA-256")) {
+
+        #expect(throws: PromptSetStoreError.damaged(record.id, reason: "images/1.png does not match its SHA-256 in manifest.json")) {
             try fixture.store.imageBytes(record.id)
         }
+        #expect(throws: PromptSetStoreError.notFound(record.id)) { try fixture.store.record(record.id) }
+        let quarantined = try FileManager.default.contentsOfDirectory(atPath: fixture.dataDirectory.appendingPathComponent("quarantine").path)
+        #expect(quarantined.count == 1 && quarantined[0].hasPrefix(record.id.hex))
+        // Registering the set again stores it afresh.
+        #expect(try fixture.store.save(className: "grid", images: images).created)
+        #expect(try fixture.store.imageBytes(record.id) == images)
+
         try FileManager.default.removeItem(at: image)
         #expect(throws: PromptSetStoreError.damaged(record.id, reason: "images/1.png is missing")) {
             try fixture.store.imageBytes(record.id)
