@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "InCTRL", dependencies: ["CLIP", "Tensor", "Imaging"]),
         .target(name: "HTTP1"),
         .target(name: "Service", dependencies: [
-            "HTTP1", "InCTRL", "Imaging",
+            "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "InCTRLCLI", dependencies: [
