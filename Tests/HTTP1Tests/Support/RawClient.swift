@@ -42,11 +42,13 @@ enum CloseObservation: Equatable {
 }
 
 /// A blocking TCP client written for the tests, speaking raw bytes. Each blocking call runs
-/// on the client's own serial queue (a thread outside Swift's cooperative pool), so a test
-/// waiting on the socket never starves the server's handler tasks.
+/// on one of the client's own serial queues (threads outside Swift's cooperative pool), so a
+/// test waiting on the socket never starves the server's handler tasks. Sending has its own
+/// queue so a test can send while a read is waiting.
 final class RawClient: @unchecked Sendable {
     private let socket: Int32
-    private let queue = DispatchQueue(label: "test.raw-client")
+    private let queue = DispatchQueue(label: "test.raw-client.receive")
+    private let sendQueue = DispatchQueue(label: "test.raw-client.send")
     private var unread: [UInt8] = []
     private var isClosed = false
 
@@ -89,7 +91,7 @@ final class RawClient: @unchecked Sendable {
 
     /// Sends all of `bytes`.
     func send(_ bytes: [UInt8]) async throws {
-        try await run { [self] in
+        try await run(on: sendQueue) { [self] in
             var offset = 0
             while offset < bytes.count {
                 let sent = bytes[offset...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -104,7 +106,7 @@ final class RawClient: @unchecked Sendable {
     func trickle(_ text: String, interval: Duration) async -> Int {
         var sent = 0
         for byte in text.utf8 {
-            let ok = (try? await run { [self] in
+            let ok = (try? await run(on: sendQueue) { [self] in
                 var value = byte
                 return Glibc.send(socket, &value, 1, Int32(MSG_NOSIGNAL)) == 1
             }) ?? false
@@ -231,9 +233,11 @@ final class RawClient: @unchecked Sendable {
         }
     }
 
-    private func run<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+    private func run<Result: Sendable>(
+        on chosenQueue: DispatchQueue? = nil, _ body: @escaping @Sendable () throws -> Result
+    ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result_(catching: body)) }
+            (chosenQueue ?? queue).async { continuation.resume(with: Result_(catching: body)) }
         }
     }
 
