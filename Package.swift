@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "CLIP", dependencies: ["Tensor"]),
         .target(name: "InCTRL", dependencies: ["CLIP", "Tensor", "Imaging"]),
         .target(name: "HTTP1"),
+        .executableTarget(name: "http1-echo", dependencies: ["HTTP1"], path: "Benchmarks/http1-echo"),
         .target(name: "Service", dependencies: [
             "HTTP1", "InCTRL", "Imaging",
             .product(name: "Logging", package: "swift-log"),

@@ -31,7 +31,7 @@ final class HTTPConnection: @unchecked Sendable {
 
     private let socket: Int32
     private let remoteAddress: SocketAddress?
-    private unowned let loop: EventLoop
+    private let loop: EventLoop
     private let settings: ConnectionSettings
     private var parser: HTTPRequestParser
     private var lifecycle: ConnectionStateMachine

@@ -345,14 +345,7 @@ public struct HTTPRequestParser: Sendable {
 
     /// `Host = uri-host [ ":" port ]` (RFC 9110 §7.2): reg-name, IP literal or IPv4 characters.
     private func validateHost(_ range: Range<Int>) throws(HTTPParseError) {
-        for index in range {
-            let byte = buffer[index]
-            let isUnreserved = HTTPSyntax.isDigit(byte)
-                || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(HTTPSyntax.lowercased(byte))
-                || "-._~".utf8.contains(byte)
-            let isOtherAllowed = "!$&'()*+,;=%:[]".utf8.contains(byte)
-            guard isUnreserved || isOtherAllowed else { throw .invalidHost }
-        }
+        for index in range where !HTTPSyntax.isHostCharacter(buffer[index]) { throw .invalidHost }
     }
 
     /// Calls `body` with each non-empty, trimmed element of a comma-separated list

@@ -1,3 +1,5 @@
+import Glibc
+
 extension HTTPServer {
     /// Everything the server can be tuned by. Every field has a safe default; tests shorten
     /// the timeouts.
@@ -43,8 +45,9 @@ extension HTTPServer {
         public var maxPipelinedRequests = 16
         /// Value of the `Server` header; empty to send none.
         public var serverName = "http1"
-        /// Number of serial queues connections are spread over.
-        public var eventLoopCount = 1
+        /// Number of serial queues connections are spread over (default: one per CPU).
+        /// Handlers run on Swift's global executor either way; the loops only do I/O and parsing.
+        public var eventLoopCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
         /// The default configuration.
         public init() {}

@@ -30,6 +30,23 @@ enum HTTPSyntax {
         }
     }
 
+    /// The characters of `uri-host [ ":" port ]` (RFC 3986 §3.2.2): unreserved, sub-delims,
+    /// percent-encoding, the colon and IP-literal brackets.
+    static func isHostCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
+             UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+             UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+             UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: "%"),
+             UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "]"):
+            return true
+        default:
+            return false
+        }
+    }
+
     /// `field-vchar / SP / HTAB` (RFC 9110 §5.5): anything but control characters and DEL.
     /// Rejecting CR, LF and NUL here is what keeps header injection out.
     static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
