@@ -83,6 +83,9 @@ final class HTTPConnection: @unchecked Sendable {
             parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count]))
             advance()
         } else if count == 0 {
+            // RFC 9112 §9.6 lets a client half-close after its request, but that cannot be told
+            // apart from a client that went away; as nginx does by default, the connection is
+            // treated as gone and its handler cancelled.
             close()
         } else {
             let error = errno

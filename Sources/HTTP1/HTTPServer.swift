@@ -30,7 +30,7 @@ public final class HTTPServer: Sendable {
         var addresses: [SocketAddress] = []
         var drainedLoops = 0
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
-        var signalSources: [any DispatchSourceSignal] = []
+        var signalSources: [(number: Int32, source: any DispatchSourceSignal)] = []
     }
 
     /// The configuration the server was created with.
@@ -146,8 +146,8 @@ public final class HTTPServer: Sendable {
     }
 
     /// Installs handlers that start a graceful shutdown when one of `signals` arrives. The
-    /// signals' default action (terminating the process) is turned off, so the process
-    /// exits when the caller returns after `waitUntilStopped` or `run`.
+    /// signals' default action (terminating the process) is turned off until the server has
+    /// stopped, so the process exits when the caller returns after `waitUntilStopped` or `run`.
     public func shutdownOnSignals(_ signals: [Int32] = [SIGTERM, SIGINT], gracePeriod: Duration? = nil) {
         state.withLock { state in
             for number in signals {
@@ -158,7 +158,7 @@ public final class HTTPServer: Sendable {
                     Task { await self.shutdown(gracePeriod: gracePeriod) }
                 }
                 source.resume()
-                state.signalSources.append(source)
+                state.signalSources.append((number, source))
             }
         }
     }
@@ -222,7 +222,11 @@ public final class HTTPServer: Sendable {
             guard state.drainedLoops == loops.count else { return false }
             state.phase = .stopped
             state.acceptor = nil
-            for source in state.signalSources { source.cancel() }
+            // Give the signals their default action back: a stopped server no longer answers them.
+            for (number, source) in state.signalSources {
+                source.cancel()
+                signal(number, SIG_DFL)
+            }
             state.signalSources = []
             return true
         }
