@@ -1,7 +1,7 @@
 // A minimal server on HTTP1 for load tests: GET /healthz answers "ok", POST /echo returns
 // the body. Stops gracefully on SIGTERM or SIGINT and then exits with status 0.
 //
-//   http1-echo [--host 127.0.0.1] [--port 8080] [--event-loops N]
+//   http1-echo [--host 127.0.0.1] [--port 8080] [--event-loops N] [--handlers loop|global]
 import Glibc
 import HTTP1
 
@@ -24,7 +24,10 @@ while let option = arguments.popFirst() {
     case "--host": configuration.host = value
     case "--port": configuration.port = Int(value) ?? -1
     case "--event-loops": configuration.eventLoopCount = Int(value) ?? 0
-    default: fail("unknown option \(option); use --host, --port or --event-loops")
+    case "--handlers":
+        guard value == "loop" || value == "global" else { fail("--handlers takes loop or global") }
+        configuration.startsHandlersOnEventLoop = value == "loop"
+    default: fail("unknown option \(option); use --host, --port, --event-loops or --handlers")
     }
 }
 

@@ -4,6 +4,7 @@ struct ConnectionSettings: Sendable {
     let timeouts: ConnectionStateMachine.Timeouts
     let maxPipelinedRequests: Int
     let serverName: String
+    let startsHandlersOnEventLoop: Bool
     let handler: HTTPHandler
 
     init(configuration: HTTPServer.Configuration, handler: @escaping HTTPHandler) {
@@ -11,6 +12,7 @@ struct ConnectionSettings: Sendable {
         timeouts = configuration.timeouts
         maxPipelinedRequests = configuration.maxPipelinedRequests
         serverName = configuration.serverName
+        startsHandlersOnEventLoop = configuration.startsHandlersOnEventLoop
         self.handler = handler
     }
 }

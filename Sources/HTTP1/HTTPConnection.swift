@@ -220,10 +220,13 @@ final class HTTPConnection: @unchecked Sendable {
                 handlerGeneration += 1
                 let generation = handlerGeneration
                 let handler = settings.handler
-                let task = Task { [loop] in
+                let operation: @Sendable () async -> Void = { [loop] in
                     let response = await handler(request)
+                    // Always a hop through the queue, even when the handler finished inline:
+                    // `inFlight` is only set once the task has been created below.
                     loop.queue.async { self.handlerFinished(response, generation: generation) }
                 }
+                let task = settings.startsHandlersOnEventLoop ? Task.immediate(operation: operation) : Task(operation: operation)
                 inFlight = InFlight(task: task, context: context, generation: generation)
             }
         }

@@ -33,14 +33,16 @@ import Testing
         }
     }
 
-    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+    @Test(arguments: [true, false])
+    func pipelinedRequestsAreAnsweredInOrder(startingHandlersOnEventLoop: Bool) async throws {
         // The first request is the slowest: its response must still come first.
         let handler: HTTPHandler = { request in
             let delay = Int(request.path.dropFirst()) ?? 0
-            try? await Task.sleep(for: .milliseconds(delay))
+            if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
             return HTTPResponse(contentType: "text/plain", body: request.path)
         }
-        try await withServer(handler: handler) { _, port in
+        let configuration = testConfiguration { $0.startsHandlersOnEventLoop = startingHandlersOnEventLoop }
+        try await withServer(configuration, handler: handler) { _, port in
             let client = try await RawClient.connect(to: port)
             let paths = ["/150", "/0", "/60", "/0", "/10"]
             try await client.send(paths.map { "GET \($0) HTTP/1.1\r\nHost: h\r\n\r\n" }.joined())
@@ -226,7 +228,8 @@ import Testing
         #expect(throws: HTTPServerError.invalidConfiguration("maxConnections must be positive")) { try invalid.start() }
     }
 
-    @Test func clientDisconnectCancelsTheHandlerTask() async throws {
+    @Test(arguments: [true, false])
+    func clientDisconnectCancelsTheHandlerTask(startingHandlersOnEventLoop: Bool) async throws {
         let probe = Probe()
         let handler: HTTPHandler = { _ in
             probe.record("started")
@@ -238,7 +241,8 @@ import Testing
             }
             return HTTPResponse()
         }
-        try await withServer(handler: handler) { server, port in
+        let configuration = testConfiguration { $0.startsHandlersOnEventLoop = startingHandlersOnEventLoop }
+        try await withServer(configuration, handler: handler) { server, port in
             let client = try await RawClient.connect(to: port)
             try await client.send("POST /score HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi")
             #expect(await probe.wait(for: "started"))
