@@ -140,16 +140,17 @@ let violations: [Violation] = [
     @Test func slowlorisGets408AndIsClosed() async throws {
         let configuration = testConfiguration { $0.headerTimeout = .milliseconds(500) }
         try await withServer(configuration) { server, port in
+            // The first request's header clock starts at accept, so after this moment.
+            let start = ContinuousClock.now
             let client = try await RawClient.connect(to: port)
             let request = "GET / HTTP/1.1\r\nHost: h\r\nX-Slow: " + String(repeating: "s", count: 60) + "\r\n\r\n"
-            let start = ContinuousClock.now
             let trickling = Task { await client.trickle(request, interval: .milliseconds(100)) }
             let response = try await client.readResponse(timeout: .seconds(5))
             let elapsed = start.duration(to: .now)
             #expect(response.status == 408)
             #expect(response.headers["Connection"] == "close")
             #expect(response.text.contains(#""code":"request_timeout""#))
-            #expect(elapsed >= .milliseconds(400))
+            #expect(elapsed >= .milliseconds(500))
             #expect(await trickling.value < request.utf8.count, "the server must not wait for the whole trickle")
             #expect(await eventually { server.openConnectionCount == 0 })
         }
@@ -169,7 +170,7 @@ let violations: [Violation] = [
 
     @Test func theHeaderTimeoutOfLaterRequestsStartsAtTheirFirstByte() async throws {
         let configuration = testConfiguration {
-            $0.headerTimeout = .milliseconds(400)
+            $0.headerTimeout = .milliseconds(800)
             $0.idleTimeout = .seconds(5)
         }
         try await withServer(configuration) { _, port in
@@ -177,16 +178,16 @@ let violations: [Violation] = [
             try await client.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n")
             #expect(try await client.readResponse().status == 200)
             // Idle for longer than the header timeout: only the idle timeout applies here.
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(1200))
             try await client.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
             #expect(try await client.readResponse().text == "GET /2 - ")
         }
     }
 
     @Test func partialRequestsDoNotTimeOutWhileTheServerIsStillAnswering() async throws {
-        let configuration = testConfiguration { $0.headerTimeout = .milliseconds(300) }
+        let configuration = testConfiguration { $0.headerTimeout = .milliseconds(500) }
         let handler: HTTPHandler = { request in
-            if request.path == "/slow" { try? await Task.sleep(for: .milliseconds(600)) }
+            if request.path == "/slow" { try? await Task.sleep(for: .milliseconds(1000)) }
             return HTTPResponse(contentType: "text/plain", body: request.path)
         }
         try await withServer(configuration, handler: handler) { _, port in

@@ -279,11 +279,12 @@ import Testing
         let configuration = testConfiguration { $0.idleTimeout = .milliseconds(300) }
         try await withServer(configuration) { server, port in
             let client = try await RawClient.connect(to: port)
+            // The idle clock starts once the response is written, so after this moment.
+            let start = ContinuousClock.now
             try await client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
             #expect(try await client.readResponse().status == 200)
-            let start = ContinuousClock.now
             #expect(await client.waitForClose(timeout: .seconds(5)) == .closed(extraBytes: 0))
-            #expect(start.duration(to: .now) >= .milliseconds(250))
+            #expect(start.duration(to: .now) >= .milliseconds(300))
             #expect(await eventually { server.openConnectionCount == 0 })
         }
     }
@@ -316,7 +317,7 @@ import Testing
         let probe = Probe()
         let handler: HTTPHandler = { _ in
             probe.record("started")
-            try? await Task.sleep(for: .milliseconds(300))
+            try? await Task.sleep(for: .seconds(1))
             return HTTPResponse(contentType: "text/plain", body: "finished")
         }
         let server = HTTPServer(configuration: testConfiguration(), handler: handler)
@@ -373,6 +374,17 @@ import Testing
         kill(getpid(), SIGUSR2)
         await server.waitUntilStopped()
         #expect(await client.waitForClose() == .closed(extraBytes: 0))
+    }
+
+    @Test func runReturnsOnceTheServerHasShutDown() async throws {
+        let server = HTTPServer(configuration: testConfiguration(), handler: echoHandler)
+        let running = Task { try await server.run() }
+        #expect(await eventually { server.port != nil })
+        let client = try await RawClient.connect(to: try #require(server.port))
+        try await client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(try await client.readResponse().status == 200)
+        await server.shutdown()
+        try await running.value
     }
 
     @Test func shutdownOfAServerNeverStartedReturnsAtOnce() async {
