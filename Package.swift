@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "CLIP", dependencies: ["Tensor", "CZlib"]),
         .target(name: "InCTRL", dependencies: ["CLIP", "Tensor", "Imaging"]),
         .target(name: "HTTP1"),
+        .executableTarget(name: "http1-echo", dependencies: ["HTTP1"], path: "Benchmarks/http1-echo"),
         .target(name: "Service", dependencies: [
             "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",
             .product(name: "Logging", package: "swift-log"),
