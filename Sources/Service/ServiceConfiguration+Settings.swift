@@ -241,11 +241,3 @@ enum ConfigurationText {
         return "\(number)"
     }
 }
-
-extension Duration {
-    /// The duration as a number of seconds.
-    var inSeconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-    }
-}
