@@ -1,7 +1,7 @@
 import Testing
 @testable import Service
 
-/// Horspool's search agrees with the obvious one everywhere.
+/// The delimiter search agrees with the obvious one everywhere.
 @Suite struct DelimiterSearchTests {
     /// Every index where `pattern` occurs in `bytes`, found the slow, obvious way.
     func naiveIndices(of pattern: [UInt8], in bytes: [UInt8]) -> [Int] {

@@ -193,6 +193,17 @@ import Testing
         #expect(Array(parts[0].body) == content)
     }
 
+    @Test func repetitiveBoundaryAndContentStayCorrect() throws {
+        // A boundary of one repeated letter over content of that letter: every position
+        // nearly matches. The search must stay exact (and linear, which is not timed here).
+        let boundary = String(repeating: "a", count: 70)
+        let content = Array(repeating: UInt8(ascii: "a"), count: 1 << 20) + Array("\r\n--".utf8) + Array(repeating: UInt8(ascii: "a"), count: 69)
+        let body = Self.form([(["Content-Disposition: form-data; name=\"a\""], content)], boundary: boundary)
+        let parts = try parse(body, boundary: boundary)
+        #expect(parts.count == 1)
+        #expect(Array(parts[0].body) == content)
+    }
+
     @Test func bodyOverTheLimitIsRefusedBeforeParsing() {
         let body = Self.form([(["Content-Disposition: form-data; name=\"a\""], Array(repeating: 0, count: 2000))])
         let small = MultipartParser(limits: .init(maxBodyBytes: 1000))
