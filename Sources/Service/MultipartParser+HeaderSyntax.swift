@@ -125,7 +125,7 @@ struct ParameterizedHeaderValue {
                     return value
                 case UInt8(ascii: "\\"):
                     guard let escaped = next, HeaderSyntax.isFieldValueByte(escaped) else {
-                        throw SyntaxError(reason: "parameter '\(parameter)' ends its quoted value with a lone backslash")
+                        throw SyntaxError(reason: "parameter '\(parameter)' has a backslash escaping nothing or a control character")
                     }
                     value.append(escaped)
                     position += 1

@@ -149,6 +149,8 @@ extension ConfigurationSetting {
                     }
                     seconds = number
                 }
+                // Bounded before it becomes a Duration, which cannot hold infinities; zero
+                // is left to `check`, which knows whether this key allows it.
                 guard seconds.isFinite, (0...longestDuration).contains(seconds) else {
                     throw SettingRejection(shown: ConfigurationText.literal(seconds))
                 }
