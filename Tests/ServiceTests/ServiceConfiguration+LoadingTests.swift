@@ -101,7 +101,7 @@ import Testing
 
     @Test func unrelatedPrefixedVariablesAreLeftAlone() throws {
         let configuration = try ServiceConfiguration.load(file: nil, environment: [
-            "INCTRL_VOCAB": "/tmp/vocab.gz", "INCTRL_CHECKPOINT": "checkpoint.pyth", "PORT": "1", "inctrl_port": "2",
+            "INCTRL_VOCAB": "cache/vocab.txt.gz", "INCTRL_CHECKPOINT": "checkpoint.pyth", "PORT": "1", "inctrl_port": "2",
         ])
         #expect(configuration == ServiceConfiguration())
     }
