@@ -10,7 +10,7 @@ import PackageDescription
 //   C shims: CDNNL (oneDNN), CSPNG (libspng), CTurboJPEG (libjpeg-turbo), CZlib, COpenSSL
 let package = Package(
     name: "inctrl-serve",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "inctrl", targets: ["InCTRLCLI"]),
     ],
@@ -30,8 +30,9 @@ let package = Package(
         .target(name: "CLIP", dependencies: ["Tensor", "CZlib"]),
         .target(name: "InCTRL", dependencies: ["CLIP", "Tensor", "Imaging"]),
         .target(name: "HTTP1"),
+        .executableTarget(name: "http1-echo", dependencies: ["HTTP1"], path: "Benchmarks/http1-echo"),
         .target(name: "Service", dependencies: [
-            "HTTP1", "InCTRL", "Imaging",
+            "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "InCTRLCLI", dependencies: [

@@ -7,11 +7,6 @@ import Tensor
 /// Scores from such a bundle mean nothing; its config says `"demo": true` and every
 /// response scored with it repeats that. It exists for trials, benchmarks and tests.
 public enum DemoBundle {
-    /// Every tensor a complete InCTRL bundle holds: both CLIP towers, then InCTRL's parts.
-    public static func tensors(for config: BundleConfig) -> [WeightSpec] {
-        CLIPArchitecture.tensors(for: config) + InCTRLArchitecture.tensors(for: config)
-    }
-
     /// Writes `config.json`, `model.safetensors` and a copy of the vocabulary into
     /// `directory` (created if needed). The same `seed` and architecture always give the
     /// same bytes.
@@ -33,7 +28,7 @@ public enum DemoBundle {
         var generator = SeededGenerator(seed: seed)
         var writer = SafeTensorsWriter()
         writer.metadata = ["format": "pt", "inctrl.demo": "true", "inctrl.seed": String(seed)]
-        for spec in tensors(for: config) {
+        for spec in InCTRLArchitecture.bundleTensors(for: config) {
             let values = [Float](unsafeUninitializedCapacity: spec.elementCount) { buffer, initialized in
                 switch spec.initialisation {
                 case let .normal(std): generator.fillNormal(buffer, std: std)

@@ -8,6 +8,12 @@ public enum InCTRLArchitecture {
     /// Width of each head's second projection.
     public static let headHidden2 = 64
 
+    /// Every tensor a complete InCTRL bundle holds: both CLIP towers, then InCTRL's parts.
+    /// Opening, converting and writing demo bundles all check against this list.
+    public static func bundleTensors(for config: BundleConfig) -> [WeightSpec] {
+        CLIPArchitecture.tensors(for: config) + tensors(for: config)
+    }
+
     /// The adapter, `diff_head` (input: one value per patch) and `diff_head_ref` (input:
     /// the joint embedding).
     public static func tensors(for config: BundleConfig) -> [WeightSpec] {

@@ -40,4 +40,20 @@ public struct SHA256: ~Copyable {
         digest.update(bytes)
         return digest.hexDigest()
     }
+
+    /// SHA-256 of a whole file, read through a mapping in chunks whose pages are released as
+    /// it goes (so hashing a model does not keep it resident).
+    public static func hex(ofFileAt path: String) throws(MappedFile.Failure) -> String {
+        let file = try MappedFile(path: path)
+        var digest = SHA256()
+        let chunk = 64 << 20
+        var start = 0
+        while start < file.bytes.count {
+            let end = min(start + chunk, file.bytes.count)
+            digest.update(UnsafeRawBufferPointer(rebasing: file.bytes[start..<end]))
+            file.releasePages(start..<end)
+            start = end
+        }
+        return digest.hexDigest()
+    }
 }

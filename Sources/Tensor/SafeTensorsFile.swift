@@ -26,7 +26,7 @@ public struct SafeTensorsEntry: Sendable, Equatable {
 ///
 /// The mapping is read-only and never written through, so the value can be shared
 /// between threads.
-public final class SafeTensorsFile: @unchecked Sendable {
+public final class SafeTensorsFile: Sendable {
     /// The largest header accepted; real model headers are tens of kilobytes.
     public static let maxHeaderBytes = 100_000_000
 

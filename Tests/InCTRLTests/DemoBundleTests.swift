@@ -23,7 +23,7 @@ import Testing
         #expect(bundle.config.demo)
         #expect(bundle.config.source == BundleSource(kind: "demo", seed: 7))
         #expect(bundle.config.vision == BundleConfig.tiny.vision)
-        let specs = DemoBundle.tensors(for: bundle.config)
+        let specs = InCTRLArchitecture.bundleTensors(for: bundle.config)
         try ModelBundle.checkShapes(specs, in: bundle.tensors)
         #expect(bundle.tensors.entries.count == specs.count)
 

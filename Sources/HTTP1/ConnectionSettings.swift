@@ -1,0 +1,18 @@
+/// What every connection of a server shares: limits, timeouts and the handler.
+struct ConnectionSettings: Sendable {
+    let parserLimits: HTTPParserLimits
+    let timeouts: ConnectionStateMachine.Timeouts
+    let maxPipelinedRequests: Int
+    let serverName: String
+    let startsHandlersOnEventLoop: Bool
+    let handler: HTTPHandler
+
+    init(configuration: HTTPServer.Configuration, handler: @escaping HTTPHandler) {
+        parserLimits = configuration.parserLimits
+        timeouts = configuration.timeouts
+        maxPipelinedRequests = configuration.maxPipelinedRequests
+        serverName = configuration.serverName
+        startsHandlersOnEventLoop = configuration.startsHandlersOnEventLoop
+        self.handler = handler
+    }
+}

@@ -1,0 +1,39 @@
+/// A request method token (RFC 9110 §9). Methods are case-sensitive: `get` is not `GET`.
+public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The method token exactly as it appeared on the request line.
+    public let rawValue: String
+
+    /// Wraps any method token; the parser has already checked it is a `token` (RFC 9110 §5.6.2).
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    /// Shorthand for `init(rawValue:)`.
+    public init(_ rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public static let get = HTTPMethod("GET")
+    public static let head = HTTPMethod("HEAD")
+    public static let post = HTTPMethod("POST")
+    public static let put = HTTPMethod("PUT")
+    public static let delete = HTTPMethod("DELETE")
+    public static let options = HTTPMethod("OPTIONS")
+    public static let patch = HTTPMethod("PATCH")
+    public static let connect = HTTPMethod("CONNECT")
+    public static let trace = HTTPMethod("TRACE")
+
+    /// The methods this server implements: RFC 9110's registered set without CONNECT (no
+    /// tunnels) and TRACE (reflects credentials back, rarely wanted), plus PATCH (RFC 5789).
+    /// Any other method is answered with 501 Not Implemented (RFC 9110 §9.1).
+    public static let implemented: Set<HTTPMethod> = [.get, .head, .post, .put, .delete, .options, .patch]
+
+    /// Whether the server knows this method; others get 501 before any handler runs.
+    public var isImplemented: Bool {
+        Self.implemented.contains(self)
+    }
+
+    public var description: String {
+        rawValue
+    }
+}

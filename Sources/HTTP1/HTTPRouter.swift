@@ -1,0 +1,135 @@
+/// Maps method and path pattern to a handler. Patterns are paths whose `{name}` segments
+/// match any one segment (`/prompts/{id}`); matched values land, percent-decoded, in
+/// `HTTPRequest.pathParameters`.
+///
+/// The router answers what routing alone decides: 404 when no pattern matches the path,
+/// 405 with `Allow` when patterns match but not for this method (RFC 9110 §15.5.6),
+/// OPTIONS with `Allow`, and HEAD through the GET handler (the server drops the body).
+public struct HTTPRouter: Sendable {
+    private enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    private struct Route: Sendable {
+        let method: HTTPMethod
+        let segments: [Segment]
+        let handler: HTTPHandler
+    }
+
+    private var routes: [Route] = []
+
+    /// A router with no routes (everything is 404).
+    public init() {}
+
+    /// Routes `method` on paths matching `pattern` to `handler`. A later route for the same
+    /// method and pattern never wins over an earlier one.
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, handler: @escaping HTTPHandler) {
+        routes.append(Route(method: method, segments: Self.segments(ofPattern: pattern), handler: handler))
+    }
+
+    /// Routes GET (and so HEAD).
+    public mutating func get(_ pattern: String, handler: @escaping HTTPHandler) {
+        add(.get, pattern, handler: handler)
+    }
+
+    /// Routes POST.
+    public mutating func post(_ pattern: String, handler: @escaping HTTPHandler) {
+        add(.post, pattern, handler: handler)
+    }
+
+    /// Routes PUT.
+    public mutating func put(_ pattern: String, handler: @escaping HTTPHandler) {
+        add(.put, pattern, handler: handler)
+    }
+
+    /// Routes DELETE.
+    public mutating func delete(_ pattern: String, handler: @escaping HTTPHandler) {
+        add(.delete, pattern, handler: handler)
+    }
+
+    /// Routes PATCH.
+    public mutating func patch(_ pattern: String, handler: @escaping HTTPHandler) {
+        add(.patch, pattern, handler: handler)
+    }
+
+    /// The router as a server handler.
+    public var handler: HTTPHandler {
+        { [self] request in await self.respond(to: request) }
+    }
+
+    /// Routes one request.
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        guard let pathSegments = Self.segments(ofPath: request.path) else {
+            return .error(.badRequest, code: "invalid_path", message: "The path contains a broken percent-encoding.")
+        }
+        var allowed: Set<HTTPMethod> = []
+        var getMatch: (Route, [String: String])?
+        for route in routes {
+            guard let parameters = Self.match(route.segments, pathSegments) else { continue }
+            if route.method == request.method {
+                var request = request
+                request.pathParameters = parameters
+                return await route.handler(request)
+            }
+            if route.method == .get, getMatch == nil { getMatch = (route, parameters) }
+            allowed.insert(route.method)
+        }
+        // RFC 9110 §9.3.2: HEAD is GET without the content.
+        if request.method == .head, let (route, parameters) = getMatch {
+            var request = request
+            request.pathParameters = parameters
+            return await route.handler(request)
+        }
+        guard !allowed.isEmpty else {
+            return .error(.notFound, code: "not_found", message: "Nothing is served at \(request.path).")
+        }
+        if allowed.contains(.get) { allowed.insert(.head) }
+        allowed.insert(.options)
+        let allowHeader = Self.canonicalOrder.filter(allowed.contains).map(\.rawValue).joined(separator: ", ")
+        if request.method == .options {
+            return HTTPResponse(status: .noContent, headers: ["Allow": allowHeader])
+        }
+        return .error(
+            .methodNotAllowed, code: "method_not_allowed",
+            message: "\(request.path) does not support \(request.method); use \(allowHeader).",
+            headers: ["Allow": allowHeader]
+        )
+    }
+
+    private static let canonicalOrder: [HTTPMethod] = [.get, .head, .post, .put, .patch, .delete, .options]
+
+    private static func segments(ofPattern pattern: String) -> [Segment] {
+        pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part in
+            if part.count > 2, part.hasPrefix("{"), part.hasSuffix("}") {
+                return .parameter(String(part.dropFirst().dropLast()))
+            }
+            return .literal(String(part))
+        }
+    }
+
+    /// The decoded segments of a path, or nil if one has a broken percent-encoding.
+    private static func segments(ofPath path: String) -> [String]? {
+        var decoded: [String] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            guard let segment = PercentEncoding.decode(part) else { return nil }
+            decoded.append(segment)
+        }
+        return decoded
+    }
+
+    private static func match(_ pattern: [Segment], _ path: [String]) -> [String: String]? {
+        guard pattern.count == path.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (segment, value) in zip(pattern, path) {
+            switch segment {
+            case .literal(let literal):
+                guard literal == value else { return nil }
+            case .parameter(let name):
+                guard !value.isEmpty else { return nil }
+                parameters[name] = value
+            }
+        }
+        return parameters
+    }
+}

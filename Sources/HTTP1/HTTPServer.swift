@@ -1,0 +1,244 @@
+import Dispatch
+import Glibc
+import Synchronization
+
+/// A hand-written HTTP/1.1 server (RFC 9112) on non-blocking POSIX sockets and Dispatch.
+///
+/// ```swift
+/// var router = HTTPRouter()
+/// router.get("/healthz") { _ in HTTPResponse(contentType: "text/plain", body: "ok") }
+/// let server = HTTPServer(configuration: configuration, handler: router.handler)
+/// try server.start()
+/// server.shutdownOnSignals()       // SIGTERM / SIGINT → graceful shutdown
+/// await server.waitUntilStopped()
+/// ```
+///
+/// It enforces the limits and timeouts of its `Configuration`, answers malformed requests
+/// itself (JSON error body, then close), keeps connections alive, answers pipelined
+/// requests in order, and shuts down gracefully.
+public final class HTTPServer: Sendable {
+    private struct State: ~Copyable {
+        enum Phase {
+            case created
+            case running
+            case shuttingDown
+            case stopped
+        }
+
+        var phase = Phase.created
+        var acceptor: Acceptor?
+        var addresses: [SocketAddress] = []
+        var drainedLoops = 0
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
+        var signalSources: [(number: Int32, source: any DispatchSourceSignal)] = []
+    }
+
+    /// The configuration the server was created with.
+    public let configuration: Configuration
+
+    private let settings: ConnectionSettings
+    private let loops: [EventLoop]
+    private let state = Mutex(State())
+    private let openConnections = Atomic<Int>(0)
+    private let isAcceptPaused = Atomic<Bool>(false)
+    private let nextLoop = Atomic<Int>(0)
+
+    /// A server that answers every request with `handler`. Nothing happens until `start`.
+    public init(configuration: Configuration = Configuration(), handler: @escaping HTTPHandler) {
+        self.configuration = configuration
+        settings = ConnectionSettings(configuration: configuration, handler: handler)
+        loops = (0..<max(1, configuration.eventLoopCount)).map { EventLoop(label: "http1.loop.\($0)") }
+    }
+
+    /// A server that answers through `router` (404, 405 and OPTIONS included).
+    public convenience init(configuration: Configuration = Configuration(), router: HTTPRouter) {
+        self.init(configuration: configuration, handler: router.handler)
+    }
+
+    /// The addresses the server listens on, once started.
+    public var addresses: [SocketAddress] {
+        state.withLock { $0.addresses }
+    }
+
+    /// The port the server listens on (the kernel's choice when configured with 0), once started.
+    public var port: Int? {
+        addresses.first?.port
+    }
+
+    /// Binds, listens and starts accepting. Returns once the server is listening.
+    public func start() throws(HTTPServerError) {
+        try configuration.validate()
+        try state.withLock { (state: inout State) throws(HTTPServerError) in
+            guard state.phase == .created else { throw .alreadyStarted }
+            state.phase = .running
+        }
+        // A write to a socket the client has closed must fail with EPIPE, not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        let listeners: [ListeningSocket]
+        do {
+            listeners = try ListeningSocket.bindAll(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
+        } catch {
+            state.withLock { $0.phase = .created }
+            throw error
+        }
+        for loop in loops {
+            loop.queue.async { loop.attach(to: self) }
+        }
+        let acceptor = Acceptor(server: self, listeners: listeners, queue: loops[0].queue)
+        state.withLock { state in
+            state.acceptor = acceptor
+            state.addresses = listeners.map(\.address)
+        }
+        acceptor.start()
+    }
+
+    /// Connections open right now.
+    public var openConnectionCount: Int {
+        openConnections.load(ordering: .relaxed)
+    }
+
+    /// Starts the server and returns once it has shut down.
+    public func run() async throws(HTTPServerError) {
+        try start()
+        await waitUntilStopped()
+    }
+
+    /// Shuts down gracefully: stops accepting, closes idle connections, lets requests in
+    /// progress finish (their responses carry `Connection: close`), and after `gracePeriod`
+    /// (default: the configuration's) closes whatever remains, cancelling its handlers.
+    /// Returns once every connection is closed.
+    public func shutdown(gracePeriod: Duration? = nil) async {
+        let grace = gracePeriod ?? configuration.shutdownGracePeriod
+        let (acceptor, stoppedAtOnce) = state.withLock { state -> (Acceptor?, Bool) in
+            switch state.phase {
+            case .created:
+                state.phase = .stopped
+                return (nil, true)
+            case .running:
+                state.phase = .shuttingDown
+                return (state.acceptor, false)
+            case .shuttingDown, .stopped:
+                return (nil, false)
+            }
+        }
+        if stoppedAtOnce { resumeStopWaiters() }
+        if let acceptor {
+            let loops = loops
+            acceptor.close {
+                for loop in loops {
+                    loop.queue.async { loop.beginShutdown(gracePeriod: grace) }
+                }
+            }
+        }
+        await waitUntilStopped()
+    }
+
+    /// Returns once the server has shut down.
+    public func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let isStopped = state.withLock { state in
+                if state.phase == .stopped { return true }
+                state.stopWaiters.append(continuation)
+                return false
+            }
+            if isStopped { continuation.resume() }
+        }
+    }
+
+    /// Installs handlers that start a graceful shutdown when one of `signals` arrives. The
+    /// signals' default action (terminating the process) is turned off until the server has
+    /// stopped, so the process exits when the caller returns after `waitUntilStopped` or `run`.
+    public func shutdownOnSignals(_ signals: [Int32] = [SIGTERM, SIGINT], gracePeriod: Duration? = nil) {
+        state.withLock { state in
+            for number in signals {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { [weak self] in
+                    guard let self else { return }
+                    Task { await self.shutdown(gracePeriod: gracePeriod) }
+                }
+                source.resume()
+                state.signalSources.append((number, source))
+            }
+        }
+    }
+
+    // MARK: - Bookkeeping for the acceptor and the loops
+
+    /// Counts a connection about to be accepted, or says the limit is reached (and marks
+    /// accepting as paused so the next close resumes it).
+    func reserveConnection() -> Bool {
+        let limit = configuration.maxConnections
+        // Only the acceptor increments, so checking then adding cannot overshoot.
+        if openConnections.load(ordering: .sequentiallyConsistent) < limit {
+            openConnections.add(1, ordering: .sequentiallyConsistent)
+            return true
+        }
+        isAcceptPaused.store(true, ordering: .sequentiallyConsistent)
+        // A connection may have closed between the check and the flag; look again.
+        if openConnections.load(ordering: .sequentiallyConsistent) < limit {
+            isAcceptPaused.store(false, ordering: .sequentiallyConsistent)
+            openConnections.add(1, ordering: .sequentiallyConsistent)
+            return true
+        }
+        return false
+    }
+
+    /// Undoes `reserveConnection` for an accept that failed.
+    func releaseReservation() {
+        openConnections.subtract(1, ordering: .sequentiallyConsistent)
+    }
+
+    /// Whether another connection may be accepted.
+    var hasConnectionCapacity: Bool {
+        openConnections.load(ordering: .sequentiallyConsistent) < configuration.maxConnections
+    }
+
+    /// Marks accepting as running again.
+    func acceptResumed() {
+        isAcceptPaused.store(false, ordering: .sequentiallyConsistent)
+    }
+
+    /// Hands an accepted socket to the next loop.
+    func handOff(socket: Int32) {
+        let index = nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue
+        let loop = loops[index % loops.count]
+        let settings = settings
+        loop.queue.async { loop.adopt(socket: socket, settings: settings) }
+    }
+
+    /// A connection closed (on its loop's queue).
+    func connectionClosed() {
+        openConnections.subtract(1, ordering: .sequentiallyConsistent)
+        if isAcceptPaused.load(ordering: .sequentiallyConsistent), let acceptor = state.withLock({ $0.acceptor }) {
+            acceptor.resumeIfBelowLimit()
+        }
+    }
+
+    /// A loop closed its last connection during shutdown.
+    func loopDrained() {
+        let isStopped = state.withLock { state in
+            state.drainedLoops += 1
+            guard state.drainedLoops == loops.count else { return false }
+            state.phase = .stopped
+            state.acceptor = nil
+            // Give the signals their default action back: a stopped server no longer answers them.
+            for (number, source) in state.signalSources {
+                source.cancel()
+                signal(number, SIG_DFL)
+            }
+            state.signalSources = []
+            return true
+        }
+        if isStopped { resumeStopWaiters() }
+    }
+
+    private func resumeStopWaiters() {
+        let waiters = state.withLock { state in
+            let waiters = state.stopWaiters
+            state.stopWaiters = []
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

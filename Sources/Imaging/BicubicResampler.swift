@@ -1,0 +1,203 @@
+/// Pillow's 8-bit separable bicubic resize (libImaging/Resample.c, `ImagingResampleInner`
+/// with `_ImagingResample{Horizontal,Vertical}_8bpc`), evaluated only inside the crop window.
+///
+/// As in Pillow 13: each pass rounds and clamps to 8 bits, so the pass order changes the
+/// result; the horizontal pass runs first unless the height shrinks by more than twice as
+/// many pixels as the width does. The first pass covers only the rows (or columns) the second
+/// will read, and a pass whose extent does not change is skipped. Integer sums are exact, so
+/// accumulating rows in a different order than Pillow (to let the vertical pass vectorise)
+/// gives the same bytes.
+enum BicubicResampler {
+    static func resizeAndCrop(_ source: PixelPlane, plan: CropPlan) -> PixelPlane {
+        let needsHorizontal = plan.resizedWidth != source.width
+        let needsVertical = plan.resizedHeight != source.height
+        let columns = plan.left..<(plan.left + plan.size)
+        let rows = plan.top..<(plan.top + plan.size)
+
+        switch (needsHorizontal, needsVertical) {
+        case (false, false):
+            return source.cropped(left: plan.left, top: plan.top, size: plan.size)
+        case (true, false):
+            let horizontal = ResampleCoefficients(inputSize: source.width, outputSize: plan.resizedWidth, window: columns)
+            return horizontalPass(source, rows: rows, coefficients: horizontal, columnOffset: 0)
+        case (false, true):
+            let vertical = ResampleCoefficients(inputSize: source.height, outputSize: plan.resizedHeight, window: rows)
+            return verticalPass(source, columns: columns, coefficients: vertical, rowOffset: 0)
+        case (true, true):
+            let horizontal = ResampleCoefficients(inputSize: source.width, outputSize: plan.resizedWidth, window: columns)
+            let vertical = ResampleCoefficients(inputSize: source.height, outputSize: plan.resizedHeight, window: rows)
+            let heightShrink = source.height - plan.resizedHeight
+            let widthShrink = source.width - plan.resizedWidth
+            if heightShrink > 0 && heightShrink > widthShrink * 2 {
+                let firstColumn = horizontal.firstSource.first!
+                let lastColumn = horizontal.firstSource.last! + horizontal.sourceCount.last!
+                let intermediate = verticalPass(source, columns: firstColumn..<lastColumn, coefficients: vertical, rowOffset: 0)
+                return horizontalPass(intermediate, rows: 0..<plan.size, coefficients: horizontal, columnOffset: firstColumn)
+            }
+            let firstRow = vertical.firstSource.first!
+            let lastRow = vertical.firstSource.last! + vertical.sourceCount.last!
+            let intermediate = horizontalPass(source, rows: firstRow..<lastRow, coefficients: horizontal, columnOffset: 0)
+            return verticalPass(intermediate, columns: 0..<plan.size, coefficients: vertical, rowOffset: firstRow)
+        }
+    }
+
+    /// Resamples `rows` of `source` along x; the result has one column per coefficient slot.
+    /// `columnOffset` is the source column that `source`'s first column stands for.
+    private static func horizontalPass(
+        _ source: PixelPlane, rows: Range<Int>, coefficients: ResampleCoefficients, columnOffset: Int
+    ) -> PixelPlane {
+        switch source.channels {
+        case 1: horizontalPass(source, rows: rows, coefficients: coefficients, columnOffset: columnOffset, layout: OneChannel.self)
+        case 2: horizontalPass(source, rows: rows, coefficients: coefficients, columnOffset: columnOffset, layout: TwoChannels.self)
+        case 3: horizontalPass(source, rows: rows, coefficients: coefficients, columnOffset: columnOffset, layout: ThreeChannels.self)
+        default: horizontalPass(source, rows: rows, coefficients: coefficients, columnOffset: columnOffset, layout: FourChannels.self)
+        }
+    }
+
+    private static func horizontalPass<Layout: ChannelLayout>(
+        _ source: PixelPlane, rows: Range<Int>, coefficients: ResampleCoefficients, columnOffset: Int, layout _: Layout.Type
+    ) -> PixelPlane {
+        let channels = Layout.count
+        let outputWidth = coefficients.firstSource.count
+        let outputRowLength = outputWidth * channels
+        let sourceRowLength = source.width * channels
+        let taps = coefficients.tapsPerOutput
+        let output = [UInt8](unsafeUninitializedCapacity: rows.count * outputRowLength) { output, initialized in
+            source.samples.withUnsafeBufferPointer { input in
+            coefficients.weights.withUnsafeBufferPointer { weights in
+            coefficients.firstSource.withUnsafeBufferPointer { firstSource in
+            coefficients.sourceCount.withUnsafeBufferPointer { sourceCount in
+                let inputBase = input.baseAddress!
+                let outputBase = output.baseAddress!
+                let weightBase = weights.baseAddress!
+                for (outputRow, sourceRow) in rows.enumerated() {
+                    let line = inputBase + sourceRow * sourceRowLength
+                    let destination = outputBase + outputRow * outputRowLength
+                    for column in 0..<outputWidth {
+                        var pixel = line + (firstSource[column] - columnOffset) * channels
+                        let kernel = weightBase + column * taps
+                        var sum = rounding
+                        for tap in 0..<sourceCount[column] {
+                            sum &+= Layout.load(pixel) &* kernel[tap]
+                            pixel += channels
+                        }
+                        Layout.store(clip8(sum), to: destination + column * channels)
+                    }
+                }
+            }
+            }
+            }
+            }
+            initialized = rows.count * outputRowLength
+        }
+        return PixelPlane(width: outputWidth, height: rows.count, channels: channels, samples: output)
+    }
+
+    /// Resamples `source` along y for every coefficient slot, reading only `columns`.
+    /// `rowOffset` is the source row that `source`'s first row stands for.
+    private static func verticalPass(
+        _ source: PixelPlane, columns: Range<Int>, coefficients: ResampleCoefficients, rowOffset: Int
+    ) -> PixelPlane {
+        let channels = source.channels
+        let outputHeight = coefficients.firstSource.count
+        let rowLength = columns.count * channels
+        let sourceRowLength = source.width * channels
+        let taps = coefficients.tapsPerOutput
+        var sums = [Int32](repeating: 0, count: rowLength)
+        let output = [UInt8](unsafeUninitializedCapacity: outputHeight * rowLength) { output, initialized in
+            source.samples.withUnsafeBufferPointer { input in
+            sums.withUnsafeMutableBufferPointer { sums in
+                let sumBase = sums.baseAddress!
+                let inputBase = input.baseAddress! + columns.lowerBound * channels
+                for outputRow in 0..<outputHeight {
+                    sumBase.update(repeating: rounding.x, count: rowLength)
+                    let first = coefficients.firstSource[outputRow] - rowOffset
+                    for tap in 0..<coefficients.sourceCount[outputRow] {
+                        let weight = coefficients.weights[outputRow * taps + tap]
+                        let line = inputBase + (first + tap) * sourceRowLength
+                        for index in 0..<rowLength {
+                            sumBase[index] &+= Int32(line[index]) &* weight
+                        }
+                    }
+                    let destination = output.baseAddress! + outputRow * rowLength
+                    for index in 0..<rowLength {
+                        destination[index] = clip8(sumBase[index])
+                    }
+                }
+            }
+            }
+            initialized = outputHeight * rowLength
+        }
+        return PixelPlane(width: columns.count, height: outputHeight, channels: channels, samples: output)
+    }
+
+    /// Half a unit in the last place of the fixed-point sum, so the shift rounds to nearest.
+    private static let rounding = SIMD4<Int32>(repeating: 1 << (ResampleCoefficients.precisionBits - 1))
+
+    /// Pillow's `clip8`: drop the fraction bits (floor) and clamp to 0...255.
+    @inline(__always)
+    private static func clip8(_ sum: Int32) -> UInt8 {
+        UInt8(clamping: sum >> ResampleCoefficients.precisionBits)
+    }
+
+    @inline(__always)
+    private static func clip8(_ sums: SIMD4<Int32>) -> SIMD4<UInt8> {
+        let shifted = sums &>> ResampleCoefficients.precisionBits
+        let clamped = shifted.clamped(lowerBound: .zero, upperBound: SIMD4(repeating: 255))
+        return SIMD4<UInt8>(truncatingIfNeeded: clamped)
+    }
+}
+
+/// The number of interleaved channels, as a type, so the resampling loops are specialised
+/// with the channel loop unrolled.
+private protocol ChannelLayout {
+    static var count: Int { get }
+    static func load(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Int32>
+    static func store(_ value: SIMD4<UInt8>, to pixel: UnsafeMutablePointer<UInt8>)
+}
+
+private enum OneChannel: ChannelLayout {
+    static var count: Int { 1 }
+    @inline(__always) static func load(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Int32> {
+        SIMD4(Int32(pixel[0]), 0, 0, 0)
+    }
+    @inline(__always) static func store(_ value: SIMD4<UInt8>, to pixel: UnsafeMutablePointer<UInt8>) {
+        pixel[0] = value.x
+    }
+}
+
+private enum TwoChannels: ChannelLayout {
+    static var count: Int { 2 }
+    @inline(__always) static func load(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Int32> {
+        SIMD4(Int32(pixel[0]), Int32(pixel[1]), 0, 0)
+    }
+    @inline(__always) static func store(_ value: SIMD4<UInt8>, to pixel: UnsafeMutablePointer<UInt8>) {
+        pixel[0] = value.x
+        pixel[1] = value.y
+    }
+}
+
+private enum ThreeChannels: ChannelLayout {
+    static var count: Int { 3 }
+    @inline(__always) static func load(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Int32> {
+        SIMD4(Int32(pixel[0]), Int32(pixel[1]), Int32(pixel[2]), 0)
+    }
+    @inline(__always) static func store(_ value: SIMD4<UInt8>, to pixel: UnsafeMutablePointer<UInt8>) {
+        pixel[0] = value.x
+        pixel[1] = value.y
+        pixel[2] = value.z
+    }
+}
+
+private enum FourChannels: ChannelLayout {
+    static var count: Int { 4 }
+    @inline(__always) static func load(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Int32> {
+        SIMD4(Int32(pixel[0]), Int32(pixel[1]), Int32(pixel[2]), Int32(pixel[3]))
+    }
+    @inline(__always) static func store(_ value: SIMD4<UInt8>, to pixel: UnsafeMutablePointer<UInt8>) {
+        pixel[0] = value.x
+        pixel[1] = value.y
+        pixel[2] = value.z
+        pixel[3] = value.w
+    }
+}

@@ -1,0 +1,153 @@
+import CLIP
+import Foundation
+import Tensor
+
+/// What a response says about the model that produced it.
+public struct ModelInfo: Sendable, Equatable, Codable {
+    /// The bundle's name.
+    public let name: String
+    /// The precision the forward passes ran in (`fp32`).
+    public let precision: String
+    /// True for randomly initialised bundles: scores mean nothing.
+    public let demo: Bool
+}
+
+/// Why the model could not be loaded or could not compute a result.
+public enum InCTRLError: Error, CustomStringConvertible {
+    /// The bundle is unusable (the error names the file or key).
+    case bundle(BundleError)
+    /// The tokenizer vocabulary is unusable.
+    case tokenizer(CLIPTokenizerError)
+    /// A CLIP tower failed.
+    case clip(CLIPError)
+    /// A kernel failed.
+    case kernel(TensorError)
+    /// A prompt set needs at least one image.
+    case emptyPromptSet
+    /// The requested precision is not available.
+    case unsupportedPrecision(String)
+
+    public var description: String {
+        switch self {
+        case let .bundle(error): "\(error)"
+        case let .tokenizer(error): "\(error)"
+        case let .clip(error): "\(error)"
+        case let .kernel(error): "tensor kernel failed: \(error)"
+        case .emptyPromptSet: "a prompt set needs at least one normal image"
+        case let .unsupportedPrecision(precision): "precision '\(precision)' is not available; use fp32"
+        }
+    }
+}
+
+/// InCTRL loaded from a bundle: both CLIP towers, the tokenizer and the residual heads.
+///
+/// Every method is synchronous compute; ``ModelActor`` is what serialises calls and
+/// measures queueing. The towers are safe to share (each serialises its own workspace).
+public final class InCTRLModel: Sendable {
+    /// The bundle's architecture and provenance.
+    public let config: BundleConfig
+    /// Name, precision and demo flag, as responses report them.
+    public let info: ModelInfo
+    /// The SHA-256 of `model.safetensors`: what caches of derived features are keyed by.
+    public let identity: String
+
+    let clip: CLIPModel
+    let weights: InCTRLWeights
+    let tokenizer: CLIPTokenizer
+    let scorer: InCTRLScorer
+
+    /// Loads every weight of `bundle` and checks it.
+    public init(bundle: ModelBundle, precision: String = "fp32") throws(InCTRLError) {
+        guard precision == "fp32" else { throw .unsupportedPrecision(precision) }
+        let engine: ComputeEngine
+        do {
+            engine = try ComputeEngine()
+        } catch {
+            throw .kernel(error)
+        }
+        do {
+            try ModelBundle.checkShapes(InCTRLArchitecture.tensors(for: bundle.config), in: bundle.tensors)
+        } catch {
+            throw .bundle(error)
+        }
+        do {
+            clip = try CLIPModel(bundle: bundle, engine: engine)
+        } catch {
+            throw .clip(error)
+        }
+        do {
+            weights = try InCTRLWeights(from: bundle.tensors, config: bundle.config)
+        } catch {
+            throw .bundle(.tensors(error))
+        }
+        do {
+            tokenizer = try CLIPTokenizer(vocabularyURL: bundle.vocabularyURL)
+        } catch {
+            throw .tokenizer(error)
+        }
+        config = bundle.config
+        scorer = InCTRLScorer(weights: weights, engine: engine)
+        info = ModelInfo(name: bundle.config.name, precision: precision, demo: bundle.config.demo)
+        do {
+            identity = try SHA256.hex(ofFileAt: bundle.tensors.url.path)
+        } catch {
+            throw .bundle(.tensors(.unreadable(path: error.path, reason: error.reason)))
+        }
+    }
+
+    /// The pooled embedding and tap-layer outputs of one normalised `[3, 240, 240]` image.
+    public func imageFeatures(_ image: Tensor) throws(InCTRLError) -> ImageFeatures {
+        let features: VisionFeatures
+        do {
+            features = try clip.vision.encode(image, tapLayers: config.tapLayers)
+        } catch {
+            throw .clip(error)
+        }
+        return ImageFeatures(embedding: features.pooled.scalars, taps: features.taps)
+    }
+
+    /// The text prior of `className`: 242 (or 2) prompts through the text tower.
+    public func textPrior(className: String) throws(InCTRLError) -> TextPrior {
+        let normal = TextPrompts.normal(for: className)
+        let anomalous = TextPrompts.anomalous(for: className)
+        let rows = (normal + anomalous).map { tokenizer.tokenize($0, contextLength: config.text.contextLength) }
+        let embeddings: Tensor
+        do {
+            embeddings = try clip.text.encode(rows)
+        } catch {
+            throw .clip(error)
+        }
+        let width = embeddings.shape[1]
+        let vectors = (0..<rows.count).map { Array(embeddings.scalars[($0 * width)..<(($0 + 1) * width)]) }
+        return TextPrior(
+            className: className, normalEmbeddings: Array(vectors[..<normal.count]),
+            anomalousEmbeddings: Array(vectors[normal.count...]))
+    }
+
+    /// The cached features of a prompt set of normalised images (at least one).
+    public func promptSetFeatures(images: [Tensor]) throws(InCTRLError) -> PromptSetFeatures {
+        guard !images.isEmpty else { throw .emptyPromptSet }
+        var shots: [ImageFeatures] = []
+        for image in images { shots.append(try imageFeatures(image)) }
+        do {
+            return try PromptSetFeatures(shots: shots, adapter: weights.adapter, engine: scorer.engine)
+        } catch {
+            throw .kernel(error)
+        }
+    }
+
+    /// Scores one normalised image against a prompt set: one vision forward plus the
+    /// residual matching and heads.
+    public func score(image: Tensor, promptSet: PromptSetFeatures, textPrior: TextPrior) throws(InCTRLError) -> InCTRLScore {
+        try score(features: try imageFeatures(image), promptSet: promptSet, textPrior: textPrior)
+    }
+
+    /// Scores already-computed query features.
+    public func score(features: ImageFeatures, promptSet: PromptSetFeatures, textPrior: TextPrior) throws(InCTRLError) -> InCTRLScore {
+        do {
+            return try scorer.score(query: features, promptSet: promptSet, textPrior: textPrior)
+        } catch {
+            throw .kernel(error)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import CLIP
+import Dispatch
+import Foundation
+import InCTRL
+import Service
+
+/// `inctrl score`: score images against a prompt set given on the command line.
+struct ScoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Score images against normal prompt images; prints one JSON object per query, one per line."
+    )
+
+    @Option(help: "Model bundle directory.")
+    var model: String
+
+    @Option(help: "Class name for the text prior (e.g. metal_nut).")
+    var className: String = "object"
+
+    @Option(name: .customLong("prompt"), help: "A normal image of the product; repeat for each shot.")
+    var prompts: [String]
+
+    @Option(help: "fp32 (the only precision this build computes in).")
+    var precision: String = "fp32"
+
+    @Argument(help: "Images to score (PNG or JPEG).")
+    var queries: [String]
+
+    func validate() throws {
+        guard !prompts.isEmpty else { throw ValidationError("give at least one --prompt image") }
+        guard !queries.isEmpty else { throw ValidationError("give at least one image to score") }
+    }
+
+    func run() async throws {
+        let bundle = try ModelBundle.open(URL(fileURLWithPath: model))
+        let loaded = try InCTRLModel(bundle: bundle, precision: precision)
+        if loaded.info.demo {
+            printError("warning: \(loaded.info.name) is a demo bundle with random weights; scores are not meaningful")
+        }
+        let actor = ModelActor(model: loaded, capacity: 1)
+        let pipeline = ImagePipeline()
+
+        let promptBytes = try prompts.map { try readImage($0) }
+        let promptSetID = PromptSetID(className: className, images: promptBytes)
+        let promptImages = try zip(prompts, promptBytes).map { path, bytes in try prepare(bytes, path: path, pipeline).tensor }
+        let promptSet = try await actor.promptSetFeatures(images: promptImages).result
+        let prior = try await actor.textPrior(className: className)
+
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for path in queries {
+            let start = DispatchTime.now()
+            let prepared = try prepare(try readImage(path), path: path, pipeline)
+            let (result, timing) = try await actor.score(image: prepared.tensor, promptSet: promptSet, textPrior: prior)
+            let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+            let response = ScoreResponse(
+                file: path, promptSet: promptSetID.hex, result: result, gridSize: loaded.config.vision.gridSize,
+                model: loaded.info,
+                timing: .init(
+                    decode: prepared.decodeSeconds, preprocess: prepared.preprocessSeconds, queue: timing.queue,
+                    forward: timing.compute, total: total))
+            print(String(decoding: try encoder.encode(response), as: UTF8.self))
+        }
+    }
+
+    private func readImage(_ path: String) throws -> [UInt8] {
+        do {
+            return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw ValidationError("cannot read \(path): \(error.localizedDescription)")
+        }
+    }
+
+    private func prepare(_ bytes: [UInt8], path: String, _ pipeline: ImagePipeline) throws -> ImagePipeline.Prepared {
+        do {
+            return try pipeline.prepare(bytes)
+        } catch {
+            throw ValidationError("\(path): \(error)")
+        }
+    }
+}

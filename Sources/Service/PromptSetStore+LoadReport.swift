@@ -1,0 +1,40 @@
+import Foundation
+
+extension PromptSetStore {
+    /// What ``PromptSetStore/open()`` found on disk: the sets it loaded, the leftovers of
+    /// interrupted writes it removed, and the damaged entries it moved aside.
+    public struct LoadReport: Sendable {
+        /// An entry of the prompt-set directory that could not be loaded.
+        public struct QuarantinedEntry: Sendable, Equatable {
+            /// Its name in the prompt-set directory (usually a set id).
+            public let name: String
+            /// What is wrong with it.
+            public let reason: String
+            /// Where it now lies, under `<data_dir>/quarantine/`; nil when moving it failed,
+            /// in which case `moveFailure` says why and it stays where it was (and is not served).
+            public let location: URL?
+            /// Why it could not be moved, if it could not.
+            public let moveFailure: String?
+        }
+
+        /// A staging or trash directory left by a write or delete that did not finish.
+        public struct Leftover: Sendable, Equatable {
+            /// Its name in the prompt-set directory.
+            public let name: String
+            /// Why it could not be removed, if it could not (it is retried at the next open).
+            public let removalFailure: String?
+        }
+
+        /// The sets now served, sorted by creation time.
+        public internal(set) var loaded: [PromptSetRecord] = []
+        /// Leftovers of interrupted writes and deletes, removed.
+        public internal(set) var leftovers: [Leftover] = []
+        /// Damaged or unexpected entries, moved to the quarantine directory.
+        public internal(set) var quarantined: [QuarantinedEntry] = []
+
+        /// One line for the log.
+        public var summary: String {
+            "loaded \(loaded.count) prompt sets, removed \(leftovers.count) leftovers of interrupted writes, quarantined \(quarantined.count) damaged entries"
+        }
+    }
+}

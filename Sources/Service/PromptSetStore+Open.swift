@@ -1,0 +1,148 @@
+import Foundation
+import Tensor
+
+extension PromptSetStore {
+    /// Scans the store and starts serving what it holds; call once, before anything else.
+    ///
+    /// Leftovers of interrupted writes and deletes are removed. Every set's manifest is
+    /// parsed, every image's size and SHA-256 checked, and the class name and images hashed
+    /// again to the set's id; a set that fails any check — or an entry that is not a set at
+    /// all — is moved to `<data_dir>/quarantine/<name>-<time>/` with a `reason.txt`, and
+    /// reported. One bad entry never stops the others from loading.
+    ///
+    /// - Throws: only when the data directory itself cannot be created or listed, or when
+    ///   the store is already open.
+    @discardableResult
+    public func open() throws(PromptSetStoreError) -> LoadReport {
+        try state.withLock { state throws(PromptSetStoreError) in
+            guard state.phase == .closed else { throw .alreadyOpen }
+            state.phase = .opening
+        }
+        do {
+            let (records, report) = try scan()
+            state.withLock { state in
+                state.records = records
+                state.phase = .open
+            }
+            return report
+        } catch {
+            state.withLock { $0.phase = .closed }
+            throw error
+        }
+    }
+
+    private func scan() throws(PromptSetStoreError) -> ([PromptSetID: PromptSetRecord], LoadReport) {
+        let names: [String]
+        do {
+            try Disk.makeDirectories(setsPath)
+            // The directory may have just been created; make its entry durable.
+            try Disk.syncDirectory(dataDirectory.path)
+            names = try Disk.contents(of: setsPath)
+        } catch {
+            throw .dataDirectoryUnusable(path: dataDirectory.path, reason: "\(error)")
+        }
+
+        var records: [PromptSetID: PromptSetRecord] = [:]
+        var report = LoadReport()
+        for name in names {
+            if name.hasPrefix(Self.stagingPrefix) || name.hasPrefix(Self.trashPrefix) {
+                do {
+                    try Disk.removeTree(setsPath + "/" + name)
+                    report.leftovers.append(LoadReport.Leftover(name: name, removalFailure: nil))
+                } catch {
+                    report.leftovers.append(LoadReport.Leftover(name: name, removalFailure: "\(error)"))
+                }
+                continue
+            }
+            do {
+                let record = try loadSet(named: name)
+                records[record.id] = record
+            } catch {
+                report.quarantined.append(quarantine(name, reason: error.reason))
+            }
+        }
+        if !report.leftovers.isEmpty || !report.quarantined.isEmpty {
+            // Removals and moves are redone by the next open if this sync does not last.
+            try? Disk.syncDirectory(setsPath)
+        }
+        report.loaded = records.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        return (records, report)
+    }
+
+    /// Reads and verifies the set stored under `name`.
+    private func loadSet(named name: String) throws(Defect) -> PromptSetRecord {
+        guard let id = PromptSetID(name) else {
+            throw Defect("'\(name)' is not a prompt set: its name is not a prompt set id")
+        }
+        let directory = setsPath + "/" + name
+        guard Disk.entryKind(directory) == .directory else {
+            throw Defect("'\(name)' is not a directory")
+        }
+        let manifestBytes: [UInt8]
+        do {
+            manifestBytes = try Disk.readRegularFile(directory + "/manifest.json", maxBytes: Manifest.maxBytes)
+        } catch {
+            throw Defect("manifest.json \(error)")
+        }
+        let record = try Manifest.decodeRecord(manifestBytes, directoryName: name)
+
+        var digest = PromptSetID.Digest(className: record.className, imageCount: record.images.count)
+        for (index, image) in record.images.enumerated() {
+            let file = Manifest.imagePath(index: index, mediaType: image.mediaType)
+            let bytes: [UInt8]
+            do {
+                bytes = try Disk.readRegularFile(directory + "/" + file, expectedBytes: image.byteCount, maxBytes: Self.maxStoredImageBytes)
+            } catch {
+                throw Defect("\(file) \(error)")
+            }
+            guard SHA256.hex(bytes) == image.sha256 else {
+                throw Defect("\(file) does not match its SHA-256 in manifest.json")
+            }
+            guard PromptImageMediaType(sniffing: bytes) == image.mediaType else {
+                throw Defect("\(file) is not the \(image.mediaType.rawValue) manifest.json says it is")
+            }
+            digest.add(image: bytes)
+        }
+        guard digest.finish() == id else {
+            throw Defect("its class name and images do not hash to its id")
+        }
+        return record
+    }
+
+    /// Moves the entry `name` out of the prompt-set directory into the quarantine directory
+    /// and writes why beside it. Failures are reported, never thrown: a damaged set must not
+    /// keep the others from loading.
+    func quarantine(_ name: String, reason: String) -> LoadReport.QuarantinedEntry {
+        let source = setsPath + "/" + name
+        let destination: String
+        do {
+            try Disk.makeDirectories(quarantinePath)
+            destination = quarantineDestination(for: name)
+            if Disk.entryKind(source) == .directory {
+                try Disk.rename(source, destination)
+            } else {
+                try Disk.makeDirectory(destination)
+                try Disk.rename(source, destination + "/" + name)
+            }
+        } catch {
+            return LoadReport.QuarantinedEntry(name: name, reason: reason, location: nil, moveFailure: "\(error)")
+        }
+        let note = """
+            \(reason)
+            Moved here from prompt-sets/\(name) at \(Date().formatted(.iso8601)). Register the set again to serve it.
+
+            """
+        // The entry is already out of the way; a missing note only loses the explanation,
+        // which the load report carries too.
+        try? AtomicFile.write(to: URL(fileURLWithPath: destination + "/reason.txt")) { try $0.write(Array(note.utf8)) }
+        try? Disk.syncDirectory(quarantinePath)
+        return LoadReport.QuarantinedEntry(name: name, reason: reason, location: URL(fileURLWithPath: destination), moveFailure: nil)
+    }
+
+    /// `quarantine/<name>-<UTC time>`, with a random suffix if that is taken.
+    private func quarantineDestination(for name: String) -> String {
+        let time = Date().formatted(Date.ISO8601FormatStyle(dateSeparator: .omitted, timeSeparator: .omitted))
+        let path = quarantinePath + "/" + name + "-" + time
+        return Disk.entryKind(path) == nil ? path : path + "-" + Disk.uniqueSuffix()
+    }
+}

@@ -1,2 +1,0 @@
-/// The `Service` module of inctrl-serve (see DESIGN.md §2).
-public enum ServiceModule {}

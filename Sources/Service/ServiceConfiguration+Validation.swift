@@ -1,0 +1,33 @@
+extension ServiceConfiguration {
+    /// Checks every value is in range and the values agree with each other, naming the first
+    /// key that is wrong and where its value came from (`sources`; keys not in it hold
+    /// their defaults or were set in code).
+    func validate(
+        supportedPrecisions: Set<Precision>, sources: [String: ConfigurationSource]
+    ) throws(ConfigurationError) {
+        func source(of key: String) -> ConfigurationSource { sources[key] ?? .defaultValue }
+        for setting in Self.settings {
+            do {
+                try setting.check(self)
+            } catch {
+                throw .invalidValue(
+                    key: setting.key, source: source(of: setting.key),
+                    reason: "must be \(setting.accepted), not \(error.shown)")
+            }
+        }
+        if !supportedPrecisions.contains(precision) {
+            let supported = Precision.allCases.filter(supportedPrecisions.contains).map(\.rawValue)
+            throw .invalidValue(
+                key: "precision", source: source(of: "precision"),
+                reason: "is \(precision.rawValue), which this model or CPU cannot run; use "
+                    + (supported.isEmpty ? "a model that supports fp32" : supported.joined(separator: " or ")))
+        }
+        // An image always arrives inside a request body, so a larger image limit could never
+        // be reached and would only mislead whoever reads the configuration.
+        if maxImageBytes > maxBodyBytes {
+            throw .invalidValue(
+                key: "max_image_bytes", source: source(of: "max_image_bytes"),
+                reason: "is \(maxImageBytes), more than max_body_bytes (\(maxBodyBytes)); an image arrives inside a request body, so lower it or raise max_body_bytes")
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Logging
+
+/// Everything `inctrl serve` can be tuned by (DESIGN.md §4.2).
+///
+/// Every field has a default that is safe to run with: the server listens on loopback only,
+/// and every limit is finite. `load(file:environment:supportedPrecisions:)` reads a JSON file
+/// with the snake_case keys listed in `documentation`, lets `INCTRL_<KEY>` environment
+/// variables override it, and refuses any value it cannot use, naming the key and where the
+/// value came from.
+public struct ServiceConfiguration: Sendable, Equatable {
+    /// Host name or address to listen on. Loopback by default, so that a fresh install is
+    /// not reachable from the network until someone decides it should be; `0.0.0.0` (or
+    /// `::`) listens on every interface, as a container needs.
+    public var host = "127.0.0.1"
+    /// TCP port to listen on; 0 lets the kernel choose one.
+    public var port = 8080
+    /// Directory of the model bundle to serve (DESIGN.md §4.1).
+    public var model = "models/inctrl"
+    /// Directory the prompt-set store keeps its images and manifests in; created if missing.
+    public var dataDirectory = "data"
+    /// Numeric precision of the forward pass. Only fp32 unless the caller confirms the model
+    /// and machine can run bf16, so precision never changes behind the operator's back.
+    public var precision = Precision.fp32
+    /// Largest request body, in bytes, after any chunked decoding (413 beyond).
+    public var maxBodyBytes = 32 * 1024 * 1024
+    /// Largest request header section, in bytes (431 beyond).
+    public var maxHeaderBytes = 32 * 1024
+    /// Most client connections open at once; further clients wait in the kernel's backlog.
+    public var maxConnections = 1024
+    /// Time a client has to send a whole header section (408 and close beyond): the
+    /// defence against clients that trickle bytes to hold connections open.
+    public var headerTimeout = Duration.seconds(10)
+    /// Time a client has to send a whole body once its headers are in (408 and close).
+    public var bodyTimeout = Duration.seconds(60)
+    /// How long a kept-alive connection may sit idle between requests before it is closed.
+    public var idleTimeout = Duration.seconds(30)
+    /// How long a response may wait for a client that stopped reading before the
+    /// connection is dropped.
+    public var writeTimeout = Duration.seconds(30)
+    /// On shutdown, how long requests in flight may take to finish before their connections
+    /// are closed; zero closes them at once.
+    public var shutdownGrace = Duration.seconds(10)
+    /// Most requests waiting for the model at once. Beyond it requests are refused at once
+    /// with 429 rather than queued into seconds of latency.
+    public var queueSize = 32
+    /// Seconds a client refused with 429 is told to wait (`Retry-After`).
+    public var retryAfterSeconds = 1
+    /// Most images in one prompt set (InCTRL is evaluated with 2, 4 and 8 shots).
+    public var maxImagesPerSet = 16
+    /// Most pixels (width × height) an image may declare; larger images are refused before
+    /// they are decoded, so a small compressed file cannot claim gigabytes of memory.
+    public var maxImagePixels = 40_000_000
+    /// Largest single encoded image, in bytes.
+    public var maxImageBytes = 16 * 1024 * 1024
+    /// Most prompt sets stored at once. Each keeps its image features in memory, about
+    /// 2.4 MB per image for the full-size model, so 100 sets of 8 shots hold about 2 GB.
+    public var maxPromptSets = 100
+    /// How log lines are written: readable text, or one JSON object per line.
+    public var logFormat = LogFormat.text
+    /// The least severe log level written.
+    public var logLevel = Logger.Level.info
+
+    /// The default configuration.
+    public init() {}
+
+    /// A precision the model's forward pass can run in.
+    public enum Precision: String, Sendable, CaseIterable {
+        /// 32-bit floats throughout, as the reference implementation runs.
+        case fp32
+        /// bfloat16 matrix products with fp32 accumulation: about twice the matrix
+        /// throughput where the CPU has bf16 instructions, at reduced precision.
+        case bf16
+    }
+
+    /// The shape of log lines.
+    public enum LogFormat: String, Sendable, CaseIterable {
+        /// `timestamp level message key=value …`, for people reading a terminal.
+        case text
+        /// One JSON object per line, for log collectors.
+        case json
+    }
+}

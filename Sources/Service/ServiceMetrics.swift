@@ -1,0 +1,161 @@
+/// The service's metrics, served at `GET /metrics` in the Prometheus text format 0.0.4.
+///
+/// Every family is declared here, by name, with base units (seconds) and bounded labels:
+/// routes are the router's patterns (`/prompts/{id}`), never the ids in a path, and methods
+/// and reasons come from fixed lists, so no client can create series at will.
+public final class ServiceMetrics: Sendable {
+    /// The registry the families live in; render it for `/metrics`.
+    public let registry: PrometheusRegistry
+    /// The route label given to requests whose route is not one of the declared patterns
+    /// (404s, or a pattern the metrics were not told about).
+    public static let unmatchedRoute = "unmatched"
+
+    private let routePatterns: Set<String>
+    private let requests: PrometheusCounter
+    private let requestDuration: PrometheusHistogram
+    private let queueWait: PrometheusHistogram
+    private let inferenceDuration: PrometheusHistogram
+    private let queueDepth: PrometheusGauge
+    private let requestsInFlight: PrometheusGauge
+    private let promptSets: PrometheusGauge
+    private let openConnections: PrometheusGauge
+    private let modelInfo: PrometheusGauge
+    private let rejectedRequests: PrometheusCounter
+
+    /// Bucket bounds, in seconds, for whole requests: from a cached health check to a
+    /// prompt-set registration of many images.
+    public static let requestDurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+    /// Bucket bounds, in seconds, for time spent waiting for the model.
+    public static let queueWaitBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+    /// Bucket bounds, in seconds, for model work: one forward pass takes about 0.1–0.4 s.
+    public static let inferenceDurationBuckets = [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60]
+
+    /// Registers the service's families in a new registry.
+    /// - Parameter routePatterns: The router's path patterns (`/score`, `/prompts/{id}`);
+    ///   requests on any other route are counted under `unmatchedRoute`.
+    /// - Throws: Only if a declaration below is wrong, which the tests would show.
+    public init(routePatterns: Set<String>) throws(MetricsRegistrationError) {
+        let registry = PrometheusRegistry()
+        self.registry = registry
+        self.routePatterns = routePatterns
+        requests = try registry.counter(
+            "inctrl_http_requests_total", help: "HTTP requests answered, by route pattern, method and status code.",
+            labelNames: ["route", "method", "status"])
+        requestDuration = try registry.histogram(
+            "inctrl_http_request_duration_seconds",
+            help: "Time from a request's arrival to its response being handed to the connection, by route pattern.",
+            labelNames: ["route"], buckets: Self.requestDurationBuckets)
+        queueWait = try registry.histogram(
+            "inctrl_queue_wait_seconds", help: "Time requests waited in the queue in front of the model.",
+            buckets: Self.queueWaitBuckets)
+        inferenceDuration = try registry.histogram(
+            "inctrl_inference_duration_seconds", help: "Time the model spent on one piece of work, by operation.",
+            labelNames: ["operation"], buckets: Self.inferenceDurationBuckets)
+        queueDepth = try registry.gauge("inctrl_queue_depth", help: "Requests waiting for the model now.")
+        requestsInFlight = try registry.gauge("inctrl_requests_in_flight", help: "Requests being handled now.")
+        promptSets = try registry.gauge("inctrl_prompt_sets", help: "Prompt sets stored.")
+        openConnections = try registry.gauge("inctrl_open_connections", help: "Client connections open now.")
+        modelInfo = try registry.gauge(
+            "inctrl_model_info", help: "The model being served (always 1; the labels carry the information).",
+            labelNames: ["name", "precision", "demo"])
+        rejectedRequests = try registry.counter(
+            "inctrl_rejected_requests_total", help: "Requests refused before any work was done for them, by reason.",
+            labelNames: ["reason"])
+    }
+
+    /// The registry in the text exposition format, for `GET /metrics`.
+    public func render() -> String {
+        registry.render()
+    }
+
+    /// The content type of `render()`'s text.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// Counts one answered request and how long it took.
+    /// - Parameters:
+    ///   - route: The pattern of the route that matched, or nil when none did.
+    ///   - method: The request method; methods outside RFC 9110's list count as `OTHER`.
+    public func recordRequest(route: String?, method: String, status: Int, duration: Duration) {
+        let routeLabel = route.flatMap { routePatterns.contains($0) ? $0 : nil } ?? Self.unmatchedRoute
+        let methodLabel = Self.standardMethods.contains(method) ? method : "OTHER"
+        let statusLabel = (100...599).contains(status) ? String(status) : "invalid"
+        requests.increment(labelValues: [routeLabel, methodLabel, statusLabel])
+        requestDuration.observe(duration, labelValues: [routeLabel])
+    }
+
+    /// The methods RFC 9110 §9 defines (and PATCH), kept as label values; any other method
+    /// a client invents is counted as `OTHER`.
+    static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+
+    /// Records how long a request waited for the model.
+    public func recordQueueWait(_ duration: Duration) {
+        queueWait.observe(duration)
+    }
+
+    /// Records how long the model spent on `operation`.
+    public func recordInference(_ operation: InferenceOperation, duration: Duration) {
+        inferenceDuration.observe(duration, labelValues: [operation.rawValue])
+    }
+
+    /// Sets the number of requests waiting for the model.
+    public func setQueueDepth(_ depth: Int) {
+        queueDepth.set(Double(depth))
+    }
+
+    /// Notes that a request started being handled; pair with `requestFinished()`.
+    public func requestStarted() {
+        requestsInFlight.increment()
+    }
+
+    /// Notes that a request finished being handled.
+    public func requestFinished() {
+        requestsInFlight.decrement()
+    }
+
+    /// Sets the number of prompt sets stored.
+    public func setPromptSetCount(_ count: Int) {
+        promptSets.set(Double(count))
+    }
+
+    /// Sets the number of client connections open.
+    public func setOpenConnections(_ count: Int) {
+        openConnections.set(Double(count))
+    }
+
+    /// Names the model being served; replaces any model named before.
+    public func setModel(name: String, precision: ServiceConfiguration.Precision, demo: Bool) {
+        modelInfo.removeAllSeries()
+        modelInfo.set(1, labelValues: [name, precision.rawValue, demo ? "true" : "false"])
+    }
+
+    /// Counts a request refused for `reason`.
+    public func recordRejection(_ reason: RejectionReason) {
+        rejectedRequests.increment(labelValues: [reason.rawValue])
+    }
+
+    /// The kinds of model work timed separately.
+    public enum InferenceOperation: String, Sendable, CaseIterable {
+        /// Scoring one query image: its vision forward pass and the InCTRL heads.
+        case score
+        /// Encoding the normal images of a prompt set at registration.
+        case promptSet = "prompt_set"
+        /// Encoding the text prompts of a class name.
+        case textFeatures = "text_features"
+    }
+
+    /// Why a request was refused before any work was done for it.
+    public enum RejectionReason: String, Sendable, CaseIterable {
+        /// The queue in front of the model was full (429).
+        case queueFull = "queue_full"
+        /// The model is not loaded yet (503).
+        case notReady = "not_ready"
+        /// The server is shutting down (503).
+        case shuttingDown = "shutting_down"
+        /// The body was larger than allowed (413).
+        case bodyTooLarge = "body_too_large"
+        /// The header section was larger than allowed (431).
+        case headersTooLarge = "headers_too_large"
+        /// The client was too slow to send its request (408).
+        case timeout
+    }
+}

@@ -1,0 +1,31 @@
+import Testing
+@testable import HTTP1
+
+@Suite struct HTTPHeadersTests {
+    @Test func lookupIgnoresCaseAndKeepsOrder() {
+        var headers: HTTPHeaders = ["Accept": "a", "X-Tag": "1"]
+        headers.add(name: "x-tag", value: "2")
+        #expect(headers["ACCEPT"] == "a")
+        #expect(headers["x-TAG"] == "1")
+        #expect(headers.values(for: "X-Tag") == ["1", "2"])
+        #expect(headers.map(\.name) == ["Accept", "X-Tag", "x-tag"])
+        #expect(headers.contains("accept"))
+        #expect(!headers.contains("Accept-Encoding"))
+    }
+
+    @Test func setReplacesEveryFieldOfTheName() {
+        var headers: HTTPHeaders = ["A": "1", "B": "2", "a": "3"]
+        headers.set(name: "a", value: "new")
+        #expect(headers.map(\.value) == ["new", "2"])
+        headers.set(name: "C", value: "appended")
+        #expect(headers["c"] == "appended")
+        headers.remove(name: "B")
+        #expect(headers.count == 2)
+    }
+
+    @Test func caseFoldingIsASCIIOnly() {
+        #expect("Content-Length".equalsIgnoringASCIICase("content-length"))
+        #expect(!"Straße".equalsIgnoringASCIICase("STRASSE"))
+        #expect(!"abc".equalsIgnoringASCIICase("abcd"))
+    }
+}

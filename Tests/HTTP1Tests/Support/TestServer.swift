@@ -1,0 +1,43 @@
+import Testing
+@testable import HTTP1
+
+/// A configuration for tests: loopback, ephemeral port, timeouts short enough to observe.
+func testConfiguration(_ adjust: (inout HTTPServer.Configuration) -> Void = { _ in }) -> HTTPServer.Configuration {
+    var configuration = HTTPServer.Configuration()
+    configuration.host = "127.0.0.1"
+    configuration.port = 0
+    configuration.headerTimeout = .seconds(5)
+    configuration.bodyTimeout = .seconds(5)
+    configuration.idleTimeout = .seconds(5)
+    configuration.writeTimeout = .seconds(5)
+    configuration.lingeringCloseTimeout = .milliseconds(500)
+    configuration.shutdownGracePeriod = .seconds(2)
+    adjust(&configuration)
+    return configuration
+}
+
+/// Runs `body` against a started server, shutting the server down afterwards either way.
+func withServer(
+    _ configuration: HTTPServer.Configuration = testConfiguration(),
+    handler: @escaping HTTPHandler = echoHandler,
+    _ body: (HTTPServer, Int) async throws -> Void
+) async throws {
+    let server = HTTPServer(configuration: configuration, handler: handler)
+    try server.start()
+    let port = try #require(server.port)
+    do {
+        try await body(server, port)
+    } catch {
+        await server.shutdown(gracePeriod: .zero)
+        throw error
+    }
+    await server.shutdown(gracePeriod: .milliseconds(500))
+}
+
+/// Answers with a description of the request: method, path, query and body.
+let echoHandler: HTTPHandler = { request in
+    HTTPResponse(
+        contentType: "text/plain",
+        body: "\(request.method) \(request.path) \(request.query ?? "-") \(String(decoding: request.body, as: UTF8.self))"
+    )
+}
