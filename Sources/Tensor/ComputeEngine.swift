@@ -131,7 +131,7 @@ enum PrimitiveKey: Hashable {
     case matmul(a: StridedLayout, b: StridedLayout, output: StridedLayout, scaleBits: UInt32, addend: StridedLayout?)
     case layerNorm(input: StridedLayout, output: StridedLayout, epsilonBits: UInt32)
     case softmax(input: StridedLayout, output: StridedLayout)
-    case gelu(input: StridedLayout, output: StridedLayout)
+    case eltwise(algorithm: UInt32, input: StridedLayout)
     case binary(algorithm: UInt32, a: StridedLayout, b: StridedLayout, output: StridedLayout)
     case rowNorms(input: StridedLayout, output: StridedLayout)
     case reorder(source: StridedLayout, destination: StridedLayout)
