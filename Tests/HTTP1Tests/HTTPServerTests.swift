@@ -325,13 +325,13 @@ import Testing
         let port = try #require(server.port)
         let busy = try await RawClient.connect(to: port)
         let idle = try await RawClient.connect(to: port)
-        try await busy.send("GET /work HTTP/1.1\r\nHost: h\r\n\r\n")
+        try await busy.send("GET /in-flight HTTP/1.1\r\nHost: h\r\n\r\n")
         #expect(await probe.wait(for: "started"))
 
         let shutdown = Task { await server.shutdown(gracePeriod: .seconds(5)) }
         // Idle connections close at once; the listening socket stops accepting.
         #expect(await idle.waitForClose(timeout: .seconds(2)) == .closed(extraBytes: 0))
-        #expect(await eventually { (try? awaitConnectRefused(port: port)) == true })
+        #expect(await eventually { isConnectionRefused(port: port) })
 
         let response = try await busy.readResponse()
         #expect(response.text == "finished")
@@ -395,7 +395,7 @@ import Testing
 }
 
 /// Whether a connection to `port` on loopback is refused right now.
-func awaitConnectRefused(port: Int) throws -> Bool {
+func isConnectionRefused(port: Int) -> Bool {
     let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { Glibc.close(socket) }
     var address = sockaddr_in()

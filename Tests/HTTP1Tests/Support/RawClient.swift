@@ -233,20 +233,17 @@ final class RawClient: @unchecked Sendable {
         }
     }
 
-    private func run<Result: Sendable>(
-        on chosenQueue: DispatchQueue? = nil, _ body: @escaping @Sendable () throws -> Result
-    ) async throws -> Result {
+    private func run<Value: Sendable>(
+        on chosenQueue: DispatchQueue? = nil, _ body: @escaping @Sendable () throws -> Value
+    ) async throws -> Value {
         try await withCheckedThrowingContinuation { continuation in
-            (chosenQueue ?? queue).async { continuation.resume(with: Result_(catching: body)) }
+            (chosenQueue ?? queue).async { continuation.resume(with: Result(catching: body)) }
         }
     }
 
-    private static func onOwnThread<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+    private static func onOwnThread<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue(label: "test.raw-client.connect").async { continuation.resume(with: Result_(catching: body)) }
+            DispatchQueue(label: "test.raw-client.connect").async { continuation.resume(with: Result(catching: body)) }
         }
     }
 }
-
-/// `Swift.Result`, named apart from the generic parameters above.
-private typealias Result_ = Swift.Result

@@ -1,3 +1,4 @@
+import Testing
 @testable import HTTP1
 
 /// A configuration for tests: loopback, ephemeral port, timeouts short enough to observe.
@@ -40,5 +41,3 @@ let echoHandler: HTTPHandler = { request in
         body: "\(request.method) \(request.path) \(request.query ?? "-") \(String(decoding: request.body, as: UTF8.self))"
     )
 }
-
-import Testing
