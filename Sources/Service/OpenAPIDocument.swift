@@ -58,7 +58,9 @@ info:
 
     `HEAD` works on every `GET` route and answers with the `GET` headers and no body.
     `OPTIONS` on a known path answers `204` with `Allow`; any other method on a known path
-    answers `405 method_not_allowed` with `Allow`.
+    answers `405 method_not_allowed` with `Allow`. Methods the server implements for no
+    path (anything but `GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `OPTIONS` and `PATCH`)
+    answer `501 method_not_implemented` everywhere.
 
     ## Limits
 
@@ -178,7 +180,9 @@ paths:
           content:
             application/yaml:
               schema:
-                type: string
+                description: The document, which parses as a YAML mapping.
+                type: object
+                required: [openapi, info, paths]
         '500':
           $ref: '#/components/responses/InternalError'
 
