@@ -16,9 +16,10 @@ info:
 
     ## Request ids
 
-    Every response carries `X-Request-ID`. A client that sends one of 1–128 visible ASCII
-    characters gets it back unchanged; otherwise the server makes a fresh id of 32 hex
-    digits. The server's log lines for the request carry the same id.
+    Every response of the service carries `X-Request-ID` (the HTTP server's own protocol
+    errors, below, come before there is a request to name). A client that sends one of
+    1–128 visible ASCII characters gets it back unchanged; otherwise the server makes a
+    fresh id of 32 hex digits. The server's log line for the request carries the same id.
 
     ## Errors
 
@@ -28,7 +29,7 @@ info:
 
     | status | codes |
     |---|---|
-    | 400 | `bad_request`, `invalid_json`, `invalid_base64`, `invalid_multipart`, `missing_field`, `invalid_field` |
+    | 400 | `bad_request`, `invalid_json`, `invalid_base64`, `invalid_multipart`, `missing_field`, `invalid_field`, `invalid_path` (a broken percent-encoding in the path) |
     | 404 | `unknown_prompt_set`, `not_found` |
     | 405 | `method_not_allowed` (with `Allow`) |
     | 409 | `too_many_prompt_sets` |
@@ -39,18 +40,20 @@ info:
     | 500 | `internal_error` |
     | 503 | `not_ready` (with `Retry-After` while starting), `shutting_down` |
 
-    The HTTP server answers requests it cannot read in the same shape, on any path and
-    before any route runs, and then closes the connection:
+    The HTTP server answers the errors below itself, in the same shape and on any path,
+    before the service sees the request, so they carry no `X-Request-ID`. All but
+    `method_not_implemented` and `invalid_response` close the connection, because after
+    them the server cannot tell where the next request starts.
 
     | status | codes |
     |---|---|
-    | 400 | `invalid_path`, `malformed_request_line`, `invalid_request_target`, `bare_line_feed`, `obsolete_line_folding`, `whitespace_before_colon`, `malformed_header_field`, `invalid_header_value`, `missing_host`, `duplicate_host`, `invalid_host`, `invalid_content_length`, `duplicate_content_length`, `content_length_with_transfer_encoding`, `transfer_encoding_in_http10`, `invalid_transfer_encoding`, `invalid_chunk_size`, `invalid_chunk_extension`, `chunk_line_too_long`, `missing_chunk_terminator` |
+    | 400 | `malformed_request_line`, `invalid_request_target`, `bare_line_feed`, `obsolete_line_folding`, `whitespace_before_colon`, `malformed_header_field`, `invalid_header_value`, `missing_host`, `duplicate_host`, `invalid_host`, `invalid_content_length`, `duplicate_content_length`, `content_length_with_transfer_encoding`, `transfer_encoding_in_http10`, `invalid_transfer_encoding`, `invalid_chunk_size`, `invalid_chunk_extension`, `chunk_line_too_long`, `missing_chunk_terminator` |
     | 408 | `request_timeout` (headers or body not received in time) |
     | 413 | `body_too_large` (a body over max_body_bytes, 32 MiB by default) |
     | 414 | `request_line_too_long` |
     | 417 | `unsupported_expectation` |
     | 431 | `header_section_too_large`, `too_many_header_fields` (a header section over max_header_bytes, 32 KiB by default) |
-    | 500 | `invalid_response` |
+    | 500 | `invalid_response` (a response the server could not send) |
     | 501 | `method_not_implemented`, `unsupported_transfer_coding` |
     | 505 | `http_version_not_supported` |
 

@@ -18,9 +18,10 @@ import Testing
     static let lines = OpenAPIDocument.yaml.split(separator: "\n", omittingEmptySubsequences: false)
 
     @Test func equalsTheSourceFileByteForByte() throws {
-        let source = try Data(contentsOf: Self.sourceFile)
+        let source = Array(try Data(contentsOf: Self.sourceFile))
+        let difference = Self.firstDifference(Array(OpenAPIDocument.yaml.utf8), source)
         #expect(
-            Array(OpenAPIDocument.yaml.utf8) == Array(source),
+            difference == nil,
             "Sources/Service/OpenAPIDocument.swift is stale: run scripts/sync-openapi after editing openapi.yaml")
     }
 
@@ -56,6 +57,15 @@ import Testing
         let idsShown = OpenAPIDocument.yaml.matches(of: /\b[0-9a-f]{32}\b/).map { String($0.output) }
         #expect(idsShown.count >= 3)
         #expect(Set(idsShown) == [id])
+    }
+
+    /// Where two texts first differ, as a line number, or nil when they are equal.
+    static func firstDifference(_ served: [UInt8], _ source: [UInt8]) -> String? {
+        guard served != source else { return nil }
+        let offset = zip(served, source).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            ?? min(served.count, source.count)
+        let line = served[..<offset].count { $0 == UInt8(ascii: "\n") } + 1
+        return "line \(line) (the constant has \(served.count) bytes, the file \(source.count))"
     }
 
     /// `METHOD /path` for each operation key under `paths:`.
