@@ -63,7 +63,7 @@ public struct InCTRLScorer: Sendable {
 
     /// `M[p] = mean_l min_j 0.5·(1 − Q_l[p]·R_l[j])`, one `[P × P·K]` similarity product per
     /// layer. Because `0.5·(1 − s)` falls as `s` rises, the row minimum is taken as
-    /// `0.5·(1 − max_j s)`, which rounds identically.
+    /// `0.5·(1 − max_j s)`, which rounds identically; every distance is then at least 0.
     public func patchResidualMap(query: ImageFeatures, promptSet: PromptSetFeatures) throws(TensorError) -> [Float] {
         precondition(query.taps.count == promptSet.normalizedTaps.count, "query and prompt set have different tap layers")
         var perLayer: [[Float]] = []
@@ -75,7 +75,9 @@ public struct InCTRLScorer: Sendable {
                 (0..<similarity.shape[0]).map { row in
                     var best = -Float.infinity
                     for column in 0..<columns { best = max(best, values[row * columns + column]) }
-                    return 0.5 * (1 - best)
+                    // Rounding can put a unit vector's dot product with itself a hair above 1;
+                    // the distance is clamped at 0 (a change of at most ~1e-7 from the reference).
+                    return max(0, 0.5 * (1 - best))
                 }
             }
             perLayer.append(distances)
