@@ -10,8 +10,11 @@ extension InCTRLService {
             return error
         case let error as ImageDecodeError:
             switch error {
-            case .tooManyPixels, .encodedTooLarge:
+            case .tooManyPixels, .encodedTooLarge, .metadataTooLarge:
                 return APIError(.imageTooLarge, "\(error)")
+            case .decoderFailure:
+                logger.error("image decoder failure", metadata: ["error": "\(error)"])
+                return APIError(.internalError, "The image decoder failed; the server log has the details.")
             default:
                 return APIError(.undecodableImage, "\(error)")
             }
