@@ -253,6 +253,34 @@ import Testing
         }
     }
 
+    @Test func aClientLeavingWhileTheServerHasStoppedReadingIsNoticed() async throws {
+        let probe = Probe()
+        let handler: HTTPHandler = { _ in
+            probe.record("started")
+            do {
+                try await Task.sleep(for: .seconds(30))
+            } catch {
+                probe.record("cancelled")
+            }
+            return HTTPResponse()
+        }
+        let configuration = testConfiguration { $0.maxPipelinedRequests = 1 }
+        try await withServer(configuration, handler: handler) { server, port in
+            let client = try await RawClient.connect(to: port)
+            // The first request occupies the only pipeline slot; the second is more than the
+            // server reads ahead, so it stops reading from this connection.
+            let body = String(repeating: "x", count: 100 * 1024)
+            try await client.send(
+                "GET /slow HTTP/1.1\r\nHost: h\r\n\r\nPOST /next HTTP/1.1\r\nHost: h\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            )
+            #expect(await probe.wait(for: "started"))
+            await client.close()
+            // Only the peer-shutdown event can tell: the server is not reading.
+            #expect(await probe.wait(for: "cancelled"))
+            #expect(await eventually { server.openConnectionCount == 0 })
+        }
+    }
+
     @Test func maxConnectionsHoldsFurtherClientsInTheBacklog() async throws {
         let configuration = testConfiguration { $0.maxConnections = 2 }
         try await withServer(configuration) { server, port in
