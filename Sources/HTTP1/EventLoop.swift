@@ -195,6 +195,8 @@ final class EventLoop: @unchecked Sendable {
         handlers = [:]
         timers = []
         server = nil
+        // A later thread may be given the same identifier; it must not pass for this loop.
+        threadIdentifier.store(0, ordering: .relaxed)
     }
 
     /// How long the next wait may last: not past the next sweep or timer, and not at all
