@@ -37,6 +37,7 @@ let package = Package(
             "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .executableTarget(name: "imaging-bench", dependencies: ["Imaging"], path: "Benchmarks/ImagingBench"),
         .executableTarget(name: "InCTRLCLI", dependencies: [
             "Service", "InCTRL", "CLIP", "Imaging", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -47,8 +47,8 @@ public final class VisionTower: Sendable {
     }
 
     /// Encodes each image in turn. Each result is bit-for-bit what `encode(_:tapLayers:)`
-    /// gives for that image alone: a stacked batch would change oneDNN's blocking with the
-    /// row count, and batched scoring must equal unbatched scoring exactly.
+    /// gives for that image alone, which batched scoring relies on: stacking the images into
+    /// one matmul could let oneDNN block the work differently for the larger row count.
     public func encode(_ images: [Tensor], tapLayers: [Int]) throws(CLIPError) -> [VisionFeatures] {
         var features: [VisionFeatures] = []
         features.reserveCapacity(images.count)

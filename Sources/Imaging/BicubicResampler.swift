@@ -74,14 +74,12 @@ enum BicubicResampler {
                     let line = inputBase + sourceRow * sourceRowLength
                     let destination = outputBase + outputRow * outputRowLength
                     for column in 0..<outputWidth {
-                        var pixel = line + (firstSource[column] - columnOffset) * channels
-                        let kernel = weightBase + column * taps
-                        var sum = rounding
-                        for tap in 0..<sourceCount[column] {
-                            sum &+= Layout.load(pixel) &* kernel[tap]
-                            pixel += channels
-                        }
-                        Layout.store(clip8(sum), to: destination + column * channels)
+                        Layout.convolve(
+                            line + (firstSource[column] - columnOffset) * channels,
+                            taps: sourceCount[column],
+                            kernel: weightBase + column * taps,
+                            into: destination + column * channels
+                        )
                     }
                 }
             }
@@ -110,7 +108,7 @@ enum BicubicResampler {
                 let sumBase = sums.baseAddress!
                 let inputBase = input.baseAddress! + columns.lowerBound * channels
                 for outputRow in 0..<outputHeight {
-                    sumBase.update(repeating: rounding.x, count: rowLength)
+                    sumBase.update(repeating: rounding, count: rowLength)
                     let first = coefficients.firstSource[outputRow] - rowOffset
                     for tap in 0..<coefficients.sourceCount[outputRow] {
                         let weight = coefficients.weights[outputRow * taps + tap]
@@ -132,72 +130,88 @@ enum BicubicResampler {
     }
 
     /// Half a unit in the last place of the fixed-point sum, so the shift rounds to nearest.
-    private static let rounding = SIMD4<Int32>(repeating: 1 << (ResampleCoefficients.precisionBits - 1))
+    fileprivate static let rounding: Int32 = 1 << (ResampleCoefficients.precisionBits - 1)
 
     /// Pillow's `clip8`: drop the fraction bits (floor) and clamp to 0...255.
     @inline(__always)
-    private static func clip8(_ sum: Int32) -> UInt8 {
+    fileprivate static func clip8(_ sum: Int32) -> UInt8 {
         UInt8(clamping: sum >> ResampleCoefficients.precisionBits)
-    }
-
-    @inline(__always)
-    private static func clip8(_ sums: SIMD4<Int32>) -> SIMD4<UInt8> {
-        let shifted = sums &>> ResampleCoefficients.precisionBits
-        let clamped = shifted.clamped(lowerBound: .zero, upperBound: SIMD4(repeating: 255))
-        return SIMD4<UInt8>(truncatingIfNeeded: clamped)
     }
 }
 
-/// The number of interleaved channels, as a type, so the resampling loops are specialised
-/// with the channel loop unrolled.
+/// The number of interleaved channels, as a type, so each horizontal convolution runs with
+/// one scalar accumulator per channel, as Pillow's loops do.
 private protocol ChannelLayout {
     static var count: Int { get }
-    static func load(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Int32>
-    static func store(_ value: SIMD4<UInt8>, to pixel: UnsafeMutablePointer<UInt8>)
+    /// Convolves `taps` pixels starting at `pixel` with `kernel` and stores the clipped result.
+    static func convolve(_ pixel: UnsafePointer<UInt8>, taps: Int, kernel: UnsafePointer<Int32>, into output: UnsafeMutablePointer<UInt8>)
 }
 
 private enum OneChannel: ChannelLayout {
     static var count: Int { 1 }
-    @inline(__always) static func load(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Int32> {
-        SIMD4(Int32(pixel[0]), 0, 0, 0)
-    }
-    @inline(__always) static func store(_ value: SIMD4<UInt8>, to pixel: UnsafeMutablePointer<UInt8>) {
-        pixel[0] = value.x
+    @inline(__always)
+    static func convolve(_ pixel: UnsafePointer<UInt8>, taps: Int, kernel: UnsafePointer<Int32>, into output: UnsafeMutablePointer<UInt8>) {
+        var sum = BicubicResampler.rounding
+        for tap in 0..<taps {
+            sum &+= Int32(pixel[tap]) &* kernel[tap]
+        }
+        output[0] = BicubicResampler.clip8(sum)
     }
 }
 
 private enum TwoChannels: ChannelLayout {
     static var count: Int { 2 }
-    @inline(__always) static func load(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Int32> {
-        SIMD4(Int32(pixel[0]), Int32(pixel[1]), 0, 0)
-    }
-    @inline(__always) static func store(_ value: SIMD4<UInt8>, to pixel: UnsafeMutablePointer<UInt8>) {
-        pixel[0] = value.x
-        pixel[1] = value.y
+    @inline(__always)
+    static func convolve(_ pixel: UnsafePointer<UInt8>, taps: Int, kernel: UnsafePointer<Int32>, into output: UnsafeMutablePointer<UInt8>) {
+        var first = BicubicResampler.rounding
+        var second = BicubicResampler.rounding
+        for tap in 0..<taps {
+            let weight = kernel[tap]
+            first &+= Int32(pixel[2 * tap]) &* weight
+            second &+= Int32(pixel[2 * tap + 1]) &* weight
+        }
+        output[0] = BicubicResampler.clip8(first)
+        output[1] = BicubicResampler.clip8(second)
     }
 }
 
 private enum ThreeChannels: ChannelLayout {
     static var count: Int { 3 }
-    @inline(__always) static func load(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Int32> {
-        SIMD4(Int32(pixel[0]), Int32(pixel[1]), Int32(pixel[2]), 0)
-    }
-    @inline(__always) static func store(_ value: SIMD4<UInt8>, to pixel: UnsafeMutablePointer<UInt8>) {
-        pixel[0] = value.x
-        pixel[1] = value.y
-        pixel[2] = value.z
+    @inline(__always)
+    static func convolve(_ pixel: UnsafePointer<UInt8>, taps: Int, kernel: UnsafePointer<Int32>, into output: UnsafeMutablePointer<UInt8>) {
+        var red = BicubicResampler.rounding
+        var green = BicubicResampler.rounding
+        var blue = BicubicResampler.rounding
+        for tap in 0..<taps {
+            let weight = kernel[tap]
+            red &+= Int32(pixel[3 * tap]) &* weight
+            green &+= Int32(pixel[3 * tap + 1]) &* weight
+            blue &+= Int32(pixel[3 * tap + 2]) &* weight
+        }
+        output[0] = BicubicResampler.clip8(red)
+        output[1] = BicubicResampler.clip8(green)
+        output[2] = BicubicResampler.clip8(blue)
     }
 }
 
 private enum FourChannels: ChannelLayout {
     static var count: Int { 4 }
-    @inline(__always) static func load(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Int32> {
-        SIMD4(Int32(pixel[0]), Int32(pixel[1]), Int32(pixel[2]), Int32(pixel[3]))
-    }
-    @inline(__always) static func store(_ value: SIMD4<UInt8>, to pixel: UnsafeMutablePointer<UInt8>) {
-        pixel[0] = value.x
-        pixel[1] = value.y
-        pixel[2] = value.z
-        pixel[3] = value.w
+    @inline(__always)
+    static func convolve(_ pixel: UnsafePointer<UInt8>, taps: Int, kernel: UnsafePointer<Int32>, into output: UnsafeMutablePointer<UInt8>) {
+        var first = BicubicResampler.rounding
+        var second = BicubicResampler.rounding
+        var third = BicubicResampler.rounding
+        var fourth = BicubicResampler.rounding
+        for tap in 0..<taps {
+            let weight = kernel[tap]
+            first &+= Int32(pixel[4 * tap]) &* weight
+            second &+= Int32(pixel[4 * tap + 1]) &* weight
+            third &+= Int32(pixel[4 * tap + 2]) &* weight
+            fourth &+= Int32(pixel[4 * tap + 3]) &* weight
+        }
+        output[0] = BicubicResampler.clip8(first)
+        output[1] = BicubicResampler.clip8(second)
+        output[2] = BicubicResampler.clip8(third)
+        output[3] = BicubicResampler.clip8(fourth)
     }
 }

@@ -26,6 +26,7 @@ public enum ImageDecodeError: Error, Equatable, CustomStringConvertible {
     /// The decoder itself could not run (e.g. out of memory); not the sender's fault.
     case decoderFailure(format: ImageFormat, detail: String)
 
+    /// A sentence for the client: what is wrong and, where possible, what to do about it.
     public var description: String {
         switch self {
         case .empty:

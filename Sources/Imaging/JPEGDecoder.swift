@@ -21,7 +21,8 @@ enum JPEGDecoder {
             throw error(message: lastMessage(handle))
         }
         guard width > 0, height > 0 else {
-            throw .invalidDimensions(format: .jpeg, detail: "\(width)×\(height)")
+            // libjpeg reports no size when the data ended (or an EOI came) before any frame.
+            throw .corrupt(format: .jpeg, detail: "the file ends before a frame header (SOF) declares the image size")
         }
         try ImageDecoder.checkPixelCount(width: Int(width), height: Int(height), limits: limits)
 
@@ -87,8 +88,11 @@ enum JPEGDecoder {
             || message.contains("Image too big") {
             return .invalidDimensions(format: .jpeg, detail: message)
         }
-        if message.contains("Unsupported") || message.contains("not implemented")
-            || message.contains("more than") || message.contains("Could not determine") {
+        let unsupported = [
+            "Unsupported JPEG data precision", "Unsupported JPEG process", "not implemented",
+            "more than 500 scans", "Could not determine",
+        ]
+        if unsupported.contains(where: { message.contains($0) }) {
             return .unsupportedFeature(format: .jpeg, detail: message)
         }
         return .corrupt(format: .jpeg, detail: message)

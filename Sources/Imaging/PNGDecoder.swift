@@ -115,7 +115,14 @@ enum PNGDecoder {
             initialized = buffer.count
         }
         try check(status, limits: limits)
+        try readToEnd(context, limits: limits)
         return samples
+    }
+
+    /// libspng stops once the image is complete, before the last IDAT's CRC and the chunks
+    /// after it; reading on to IEND verifies that CRC and refuses files cut after the image.
+    private static func readToEnd(_ context: OpaquePointer, limits: ImageLimits) throws(ImageDecodeError) {
+        try check(spng_decode_chunks(context), limits: limits)
     }
 
     private static func decodeImageIntoZeroedBuffer(
@@ -126,6 +133,7 @@ enum PNGDecoder {
             spng_decode_image(context, buffer.baseAddress, byteCount, Int32(SPNG_FMT_PNG.rawValue), 0)
         }
         try check(status, limits: limits)
+        try readToEnd(context, limits: limits)
         return samples
     }
 

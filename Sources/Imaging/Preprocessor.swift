@@ -117,6 +117,7 @@ public enum PreprocessorError: Error, Equatable, CustomStringConvertible {
     /// Every standard deviation must be finite and non-zero, every mean finite.
     case invalidNormalisation
 
+    /// What is wrong with the configuration.
     public var description: String {
         switch self {
         case .invalidSize(let size):

@@ -6,6 +6,6 @@ struct Inctrl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inctrl",
         abstract: "Few-shot anomaly detection with InCTRL: serve, score, evaluate, benchmark.",
-        subcommands: [ScoreCommand.self, EvalCommand.self, BenchCommand.self, ModelCommand.self]
+        subcommands: [ServeCommand.self, ScoreCommand.self, EvalCommand.self, BenchCommand.self, ModelCommand.self]
     )
 }

@@ -4,21 +4,7 @@ extension ComputeEngine {
     /// `output = GELU(input)`, the exact form `x/2 · (1 + erf(x/√2))` (oneDNN `eltwise_gelu_erf`).
     /// `output` may be `input` itself; both must share a layout.
     public func gelu(_ input: TensorView, into output: TensorView) throws(TensorError) {
-        guard input.layout == output.layout else {
-            throw TensorError.shapeMismatch(operation: "gelu", detail: "input \(input.shape) and output \(output.shape) layouts differ")
-        }
-        let key = PrimitiveKey.gelu(input: input.layout, output: output.layout)
-        try execute(key, operation: "gelu \(input.shape)", handles: [input.rawBase, output.rawBase]) {
-            (engine) throws(TensorError) in
-            var operation = dnnl_eltwise_desc_t()
-            try dnnlCheck(
-                dnnl_eltwise_forward_desc_init(
-                    &operation, dnnl_forward_inference, dnnl_eltwise_gelu_erf, [try input.layout.descriptor()], 0, 0),
-                "describing GELU")
-            let descriptor = try createPrimitiveDescriptor(
-                &operation, attributes: try PrimitiveAttributes(), engine: engine, name: "gelu")
-            return (descriptor, [DNNL_ARG_SRC, DNNL_ARG_DST].map { Int32($0) })
-        }
+        try eltwise(dnnl_eltwise_gelu_erf, named: "gelu", input, into: output)
     }
 
     /// `output = a + b`, where `b` may have size 1 in any dimension to broadcast.
@@ -44,6 +30,28 @@ extension ComputeEngine {
                 "describing a copy")
             guard let descriptor else { throw TensorError.dnnl(operation: "copy", status: "no reorder") }
             return (descriptor, [DNNL_ARG_FROM, DNNL_ARG_TO].map { Int32($0) })
+        }
+    }
+
+    /// `output = f(input)` elementwise (oneDNN `eltwise`); both must share a layout.
+    func eltwise(
+        _ algorithm: dnnl_alg_kind_t, named name: String, _ input: TensorView, into output: TensorView
+    ) throws(TensorError) {
+        guard input.layout == output.layout else {
+            throw TensorError.shapeMismatch(
+                operation: "elementwise", detail: "input \(input.shape) and output \(output.shape) layouts differ")
+        }
+        let key = PrimitiveKey.eltwise(algorithm: algorithm.rawValue, input: input.layout)
+        try execute(key, operation: "\(name) \(input.shape)", handles: [input.rawBase, output.rawBase]) {
+            (engine) throws(TensorError) in
+            var operation = dnnl_eltwise_desc_t()
+            try dnnlCheck(
+                dnnl_eltwise_forward_desc_init(
+                    &operation, dnnl_forward_inference, algorithm, [try input.layout.descriptor()], 0, 0),
+                "describing an elementwise function")
+            let descriptor = try createPrimitiveDescriptor(
+                &operation, attributes: try PrimitiveAttributes(), engine: engine, name: "eltwise")
+            return (descriptor, [DNNL_ARG_SRC, DNNL_ARG_DST].map { Int32($0) })
         }
     }
 

@@ -30,28 +30,34 @@ extension ComputeEngine {
 
     /// Divides each row of a `[rows, columns]` view by its Euclidean norm (floored at 1e-12,
     /// as PyTorch's `F.normalize` does, so an all-zero row stays zero instead of becoming NaN).
-    /// A oneDNN reduction computes the norms and a broadcast binary division applies them.
+    ///
+    /// Three oneDNN kernels: squares (eltwise), their row sums with `sqrt` and the floor fused
+    /// as post-ops (a jitted sum reduction: oneDNN's Lp-norm reductions only have a reference
+    /// implementation, about a hundred times slower), and a broadcast division.
     public func l2NormalizeRows(_ input: TensorView, into output: TensorView) throws(TensorError) {
         guard input.rank == 2, input.shape == output.shape else {
             throw TensorError.shapeMismatch(operation: "l2NormalizeRows", detail: "input \(input.shape), output \(output.shape)")
         }
         let rows = input.shape[0]
+        let squares = AlignedFloats(count: input.elementCount)
+        let squaresView = TensorView(squares.base, shape: input.shape)
+        try eltwise(dnnl_eltwise_square, named: "square", input, into: squaresView)
+
         let norms = AlignedFloats(count: rows)
         let normsLayout = StridedLayout(shape: [rows, 1], strides: [1, 1])
-
         try execute(
-            .rowNorms(input: input.layout, output: normsLayout), operation: "row norms \(input.shape)",
-            handles: [input.rawBase, norms.rawBase]
+            .rowNorms(input: squaresView.layout, output: normsLayout), operation: "row norms \(input.shape)",
+            handles: [squares.rawBase, norms.rawBase]
         ) { (engine) throws(TensorError) in
             var operation = dnnl_reduction_desc_t()
-            // norm_lp_max computes sqrt(max(Σx², eps)): eps = 1e-24 floors the norm at 1e-12.
             try dnnlCheck(
                 dnnl_reduction_desc_init(
-                    &operation, dnnl_reduction_norm_lp_max, [try input.layout.descriptor()], [try normsLayout.descriptor()], 2,
-                    1e-24),
-                "describing a row-norm reduction")
-            let descriptor = try createPrimitiveDescriptor(
-                &operation, attributes: try PrimitiveAttributes(), engine: engine, name: "row norms")
+                    &operation, dnnl_reduction_sum, [try squaresView.layout.descriptor()], [try normsLayout.descriptor()], 0, 0),
+                "describing a row-sum reduction")
+            let attributes = try PrimitiveAttributes()
+            try attributes.appendEltwise(dnnl_eltwise_sqrt)
+            try attributes.appendEltwise(dnnl_eltwise_clip, alpha: 1e-12, beta: .greatestFiniteMagnitude)
+            let descriptor = try createPrimitiveDescriptor(&operation, attributes: attributes, engine: engine, name: "row norms")
             return (descriptor, [DNNL_ARG_SRC, DNNL_ARG_DST].map { Int32($0) })
         }
         try binary(dnnl_binary_div, input, TensorView(norms.base, shape: [rows, 1], strides: [1, 1]), into: output)

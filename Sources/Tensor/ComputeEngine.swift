@@ -5,10 +5,15 @@ import Synchronization
 ///
 /// Primitives are created the first time a shape is seen and cached under everything their
 /// creation depends on (shapes, strides, post-ops, weight format), so a steady-state forward
-/// pass only rebinds buffers and executes. oneDNN parallelises each kernel internally
+/// pass only rebinds buffers and executes. The cache keeps the `primitiveCapacity` most
+/// recently used primitives, so inputs of ever-new shapes (text prompts of every length)
+/// cannot grow it without bound. oneDNN parallelises each kernel internally
 /// (OpenMP); executions on one engine are serialised by a lock, which also makes the shared
 /// scratchpad safe.
 public final class ComputeEngine: Sendable {
+    /// How many primitives the cache keeps; a forward pass of a CLIP tower uses about a dozen.
+    public static let primitiveCapacity = 256
+
     private let runtime: Mutex<Runtime>
 
     /// Creates a CPU engine and its stream.
@@ -34,6 +39,7 @@ public final class ComputeEngine: Sendable {
         create: (dnnl_engine_t) throws(TensorError) -> (dnnl_primitive_desc_t, [Int32])
     ) throws(TensorError) {
         try runtime.withLock { (runtime) throws(TensorError) in
+            runtime.clock += 1
             let entry: Runtime.Entry
             if let cached = runtime.cache[key] {
                 entry = cached
@@ -42,9 +48,9 @@ public final class ComputeEngine: Sendable {
                 let (descriptor, kinds) = try create(runtime.engine)
                 let primitive = try PreparedPrimitive(descriptor: descriptor, engine: runtime.engine, argumentKinds: kinds, operation: name)
                 entry = Runtime.Entry(operation: name, primitive: primitive)
-                runtime.cache[key] = entry
-                runtime.reserveScratchpad(bytes: primitive.scratchpadBytes)
+                runtime.insert(entry, for: key)
             }
+            entry.lastUse = runtime.clock
             try entry.primitive.execute(
                 handles: handles, scratchpad: runtime.scratchpad.rawBase, stream: runtime.stream, operation: entry.operation)
         }
@@ -65,15 +71,24 @@ extension ComputeEngine {
     /// `@unchecked Sendable`: it is reachable only through the engine's `Mutex`, so every
     /// access (including the raw pointers that executions bind) happens under that lock.
     final class Runtime: @unchecked Sendable {
-        struct Entry {
+        final class Entry {
             let operation: String
             let primitive: PreparedPrimitive
+            /// The `clock` value of the last execution.
+            var lastUse: UInt64 = 0
+
+            init(operation: String, primitive: PreparedPrimitive) {
+                self.operation = operation
+                self.primitive = primitive
+            }
         }
 
         let engine: dnnl_engine_t
         let stream: dnnl_stream_t
-        var cache: [PrimitiveKey: Entry] = [:]
+        private(set) var cache: [PrimitiveKey: Entry] = [:]
         private(set) var scratchpad = AlignedFloats(count: 0)
+        /// Counts executions, to find the least recently used primitive.
+        var clock: UInt64 = 0
 
         init() throws(TensorError) {
             var engine: dnnl_engine_t?
@@ -95,9 +110,16 @@ extension ComputeEngine {
             dnnl_engine_destroy(engine)
         }
 
-        /// Grows the shared scratchpad to at least `bytes`.
-        func reserveScratchpad(bytes: Int) {
-            let needed = (bytes + MemoryLayout<Float>.stride - 1) / MemoryLayout<Float>.stride
+        /// Caches `entry`, evicting the least recently used primitive when full, and grows the
+        /// shared scratchpad to what the new primitive needs.
+        func insert(_ entry: Entry, for key: PrimitiveKey) {
+            if cache.count >= ComputeEngine.primitiveCapacity,
+                let oldest = cache.min(by: { $0.value.lastUse < $1.value.lastUse })?.key
+            {
+                cache.removeValue(forKey: oldest)
+            }
+            cache[key] = entry
+            let needed = (entry.primitive.scratchpadBytes + MemoryLayout<Float>.stride - 1) / MemoryLayout<Float>.stride
             if needed > scratchpad.count { scratchpad = AlignedFloats(count: needed) }
         }
     }
@@ -109,7 +131,7 @@ enum PrimitiveKey: Hashable {
     case matmul(a: StridedLayout, b: StridedLayout, output: StridedLayout, scaleBits: UInt32, addend: StridedLayout?)
     case layerNorm(input: StridedLayout, output: StridedLayout, epsilonBits: UInt32)
     case softmax(input: StridedLayout, output: StridedLayout)
-    case gelu(input: StridedLayout, output: StridedLayout)
+    case eltwise(algorithm: UInt32, input: StridedLayout)
     case binary(algorithm: UInt32, a: StridedLayout, b: StridedLayout, output: StridedLayout)
     case rowNorms(input: StridedLayout, output: StridedLayout)
     case reorder(source: StridedLayout, destination: StridedLayout)

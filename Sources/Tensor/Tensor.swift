@@ -23,8 +23,9 @@ public struct Tensor: Sendable, Equatable {
         self.scalars = scalars
     }
 
-    /// A zero-filled tensor of the given shape.
+    /// A zero-filled tensor of the given shape (dimensions must not be negative).
     public init(zeros shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         self.scalars = [Float](repeating: 0, count: shape.reduce(1, *))
     }

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import HTTP1
+import Logging
+import Service
+
+/// `inctrl serve`: the HTTP service (DESIGN.md §4.2–4.3).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the scoring API over HTTP/1.1.",
+        discussion: """
+            Configuration comes from the JSON file given with --config (every key optional), then
+            from INCTRL_<KEY> environment variables (e.g. INCTRL_PORT, INCTRL_MODEL, INCTRL_DATA_DIR),
+            which win. An invalid value stops the start with a message naming the key.
+            SIGTERM or SIGINT stops accepting, lets in-flight requests finish within
+            shutdown_grace_s, and exits 0.
+            """
+    )
+
+    @Option(help: "Configuration file (JSON); keys documented in the README.")
+    var config: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let settings: ServiceConfiguration
+        do {
+            settings = try ServiceConfiguration.load(file: config.map { URL(fileURLWithPath: $0) }, environment: environment)
+        } catch {
+            throw ValidationError("invalid configuration: \(error)")
+        }
+        LoggingSystem.bootstrap { label in
+            ServiceLogHandler(label: label, format: settings.logFormat, level: settings.logLevel)
+        }
+        let logger = Logger(label: "inctrl")
+        let service = try InCTRLService(configuration: settings, logger: logger)
+
+        var http = HTTPServer.Configuration()
+        http.host = settings.host
+        http.port = settings.port
+        http.maxConnections = settings.maxConnections
+        http.maxHeaderBytes = settings.maxHeaderBytes
+        http.maxBodyBytes = settings.maxBodyBytes
+        http.headerTimeout = settings.headerTimeout
+        http.bodyTimeout = settings.bodyTimeout
+        http.idleTimeout = settings.idleTimeout
+        http.writeTimeout = settings.writeTimeout
+        http.shutdownGracePeriod = settings.shutdownGrace
+        http.serverName = "inctrl-serve"
+        let server = HTTPServer(configuration: http, handler: service.handler)
+        service.reportOpenConnections { server.openConnectionCount }
+
+        try server.start()
+        server.shutdownOnSignals(gracePeriod: settings.shutdownGrace)
+        logger.info(
+            "listening",
+            metadata: [
+                "address": "\(server.addresses.map { "\($0)" }.joined(separator: ", "))",
+                "model": "\(settings.model)", "data_dir": "\(settings.dataDirectory)",
+                "precision": "\(settings.precision.rawValue)", "queue_size": "\(settings.queueSize)",
+            ])
+        let loading = Task { try await service.load() }
+        await server.waitUntilStopped()
+        loading.cancel()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,42 @@
+import Imaging
+import InCTRL
+
+/// The one place where the errors of the lower layers become API errors (status + code).
+extension InCTRLService {
+    /// `error` as the API answers it.
+    func apiError(_ error: any Error) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as ImageDecodeError:
+            switch error {
+            case .tooManyPixels, .encodedTooLarge:
+                return APIError(.imageTooLarge, "\(error)")
+            default:
+                return APIError(.undecodableImage, "\(error)")
+            }
+        case let error as PromptSetStoreError:
+            switch error {
+            case .invalidClassName: return APIError(.invalidField, "\(error)")
+            case .noImages: return .missingField("images")
+            case .tooManyImages: return APIError(.tooManyImages, "\(error)")
+            case .emptyImage: return APIError(.undecodableImage, "\(error)")
+            case .imageTooLarge: return APIError(.imageTooLarge, "\(error)")
+            case .storeFull: return APIError(.tooManyPromptSets, "\(error)")
+            case let .notFound(id): return .unknownPromptSet(id.hex)
+            case .notOpen: return .notReady(retryAfterSeconds: 1)
+            case .damaged, .fileSystem, .alreadyOpen, .dataDirectoryUnusable:
+                logger.error("prompt-set store failure", metadata: ["error": "\(error)"])
+                return APIError(.internalError, "The prompt-set store failed; the server log has the details.")
+            }
+        case is ModelActor.AdmissionError:
+            metrics.recordRejection(.queueFull)
+            return .queueFull(retryAfterSeconds: configuration.retryAfterSeconds)
+        case is CancellationError:
+            return APIError(.internalError, "The request was cancelled.")
+        default:
+            logger.error("internal error", metadata: ["error": "\(error)"])
+            return APIError(.internalError, "The server failed to process the request; the server log has the details.")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Dispatch
+import Foundation
+import HTTP1
+import InCTRL
+import Logging
+import Synchronization
+
+/// The HTTP surface (DESIGN.md §4.3): routes, request ids, access log, metrics.
+extension InCTRLService {
+    /// The server handler: every route, wrapped so each response carries `X-Request-ID`,
+    /// is counted in the metrics and gets one access-log line.
+    public var handler: HTTPHandler {
+        var router = HTTPRouter()
+        route(&router, .get, "/healthz") { _ in try Self.json(["status": "ok"]) }
+        route(&router, .get, "/readyz") { service, _ in try await service.readiness() }
+        route(&router, .get, "/metrics") { service, _ in await service.metricsResponse() }
+        route(&router, .get, "/openapi.yaml") { _ in
+            HTTPResponse(status: .ok, contentType: "application/yaml", body: OpenAPIDocument.yaml)
+        }
+        route(&router, .post, "/prompts") { service, request in try await service.registerPromptSet(request) }
+        route(&router, .get, "/prompts") { service, _ in try service.listPromptSets() }
+        route(&router, .get, "/prompts/{id}") { service, request in try service.describePromptSet(request) }
+        route(&router, .delete, "/prompts/{id}") { service, request in try await service.deletePromptSet(request) }
+        route(&router, .post, "/score") { service, request in try await service.score(request) }
+        let routes = router
+        return { [self] request in await self.instrumented(request, routes) }
+    }
+
+    /// Registers `body` for `method` and `pattern`; it labels the request with its pattern
+    /// and turns a thrown error into the API's error response.
+    private func route(
+        _ router: inout HTTPRouter, _ method: HTTPMethod, _ pattern: String,
+        _ body: @escaping @Sendable (InCTRLService, HTTPRequest) async throws -> HTTPResponse
+    ) {
+        router.add(method, pattern) { [self] request in
+            RouteLabel.current?.set(pattern)
+            do {
+                return try await body(self, request)
+            } catch {
+                return Self.response(for: apiError(error))
+            }
+        }
+    }
+
+    private func route(
+        _ router: inout HTTPRouter, _ method: HTTPMethod, _ pattern: String,
+        _ body: @escaping @Sendable (HTTPRequest) throws -> HTTPResponse
+    ) {
+        route(&router, method, pattern) { _, request in try body(request) }
+    }
+
+    private func instrumented(_ request: HTTPRequest, _ router: HTTPRouter) async -> HTTPResponse {
+        let started = DispatchTime.now()
+        var request = request
+        let requestID = Self.requestID(from: request)
+        request.requestID = requestID
+        metrics.requestStarted()
+        let label = RouteLabel()
+        var response = await RouteLabel.$current.withValue(label) { await router.respond(to: request) }
+        metrics.requestFinished()
+        response.headers.set(name: "X-Request-ID", value: requestID)
+        let duration = Duration.since(started)
+        metrics.recordRequest(route: label.pattern, method: request.method.rawValue, status: response.status.code, duration: duration)
+        logger.info(
+            "request",
+            metadata: [
+                "request_id": "\(requestID)", "method": "\(request.method.rawValue)", "path": "\(request.path)",
+                "route": "\(label.pattern ?? ServiceMetrics.unmatchedRoute)", "status": "\(response.status.code)",
+                "ms": "\(String(format: "%.1f", duration.inSeconds * 1000))", "bytes_in": "\(request.body.count)",
+                "bytes_out": "\(response.body.count)", "remote": "\(request.remoteAddress.map { "\($0)" } ?? "-")",
+            ])
+        return response
+    }
+
+    /// The client's `X-Request-ID` when it is 1–128 visible ASCII characters, else a new one.
+    static func requestID(from request: HTTPRequest) -> String {
+        if let given = request.headers["X-Request-ID"], (1...128).contains(given.utf8.count),
+           given.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
+            return given
+        }
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    // MARK: - Operations routes
+
+    private func readiness() async throws -> HTTPResponse {
+        guard await state.isReady, let model = await state.model else {
+            metrics.recordRejection(.notReady)
+            throw APIError.notReady(retryAfterSeconds: 1)
+        }
+        return try Self.json(ReadinessBody(status: "ready", model: model.info, promptSets: store.count))
+    }
+
+    private func metricsResponse() async -> HTTPResponse {
+        await refreshGauges()
+        return HTTPResponse(status: .ok, contentType: ServiceMetrics.contentType, body: metrics.render())
+    }
+
+    // MARK: - Responses
+
+    /// A JSON response; keys sorted, slashes unescaped.
+    static func json(_ value: some Encodable, status: HTTPStatus = .ok) throws -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: [UInt8](try encoder.encode(value)))
+    }
+
+    static func response(for error: APIError) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        for header in error.headers { headers.set(name: header.name, value: header.value) }
+        return HTTPResponse(status: HTTPStatus(code: error.status), headers: headers, body: error.body)
+    }
+}
+
+/// `GET /readyz`.
+struct ReadinessBody: Encodable {
+    let status: String
+    let model: ModelInfo
+    let promptSets: Int
+
+    enum CodingKeys: String, CodingKey {
+        case status, model
+        case promptSets = "prompt_sets"
+    }
+}
+
+/// The route pattern a request matched, set by the route and read by the access log and
+/// metrics (which must never label by raw path: ids would make unbounded series).
+final class RouteLabel: Sendable {
+    @TaskLocal static var current: RouteLabel?
+
+    private let value = Mutex<String?>(nil)
+
+    var pattern: String? { value.withLock { $0 } }
+
+    func set(_ pattern: String) { value.withLock { $0 = pattern } }
+}

@@ -1,0 +1,59 @@
+import Dispatch
+import HTTP1
+import InCTRL
+import Tensor
+
+/// `POST /score`.
+extension InCTRLService {
+    func score(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let started = DispatchTime.now()
+        let (promptSetText, image) = try scoreBody(request)
+        guard let promptSetText else { throw APIError.missingField("prompt_set") }
+        let (model, _) = try await state.ready()
+        let id = try promptSetID(promptSetText)
+        guard let entry = await state.entry(id) else { throw APIError.unknownPromptSet(id.hex) }
+        guard !image.isEmpty else { throw APIError.missingField("image") }
+        guard image.count <= configuration.maxImageBytes else {
+            throw APIError(.imageTooLarge, "The image is \(image.count) bytes; the limit is \(configuration.maxImageBytes).")
+        }
+
+        let prepared = try await offload { [pipeline] in try pipeline.prepare(image) }
+        let (result, timing) = try await model.score(image: prepared.tensor, promptSet: entry.features, textPrior: entry.prior)
+        metrics.recordQueueWait(.seconds(timing.queue))
+        metrics.recordInference(.score, duration: .seconds(timing.compute))
+        let response = ScoreResponse(
+            promptSet: id.hex, result: result, gridSize: model.model.config.vision.gridSize, model: model.info,
+            timing: .init(
+                decode: prepared.decodeSeconds, preprocess: prepared.preprocessSeconds, queue: timing.queue,
+                forward: timing.compute, total: Duration.since(started).inSeconds))
+        return try Self.json(response)
+    }
+
+    /// `(prompt set id, image bytes)` from a raw image, multipart or JSON body; the id may
+    /// also come from the `prompt_set` query parameter.
+    private func scoreBody(_ request: HTTPRequest) throws -> (String?, [UInt8]) {
+        var promptSet = request.queryValue("prompt_set")
+        switch RequestBody.mediaType(of: request) {
+        case "image/png", "image/jpeg":
+            return (promptSet, request.body)
+        case "multipart/form-data":
+            var image: [UInt8]?
+            for part in try RequestBody.multipart(request, maxBodyBytes: configuration.maxBodyBytes) {
+                switch part.name {
+                case "image": image = Array(part.body)
+                case "prompt_set": promptSet = try RequestBody.text(part)
+                default: throw APIError(.invalidField, "Unexpected form field '\(part.name)'; send 'image' and 'prompt_set'.")
+                }
+            }
+            guard let image else { throw APIError.missingField("image") }
+            return (promptSet, image)
+        case "application/json":
+            let object = try RequestBody.jsonObject(request.body)
+            promptSet = try RequestBody.string(object, "prompt_set") ?? promptSet
+            guard let encoded = try RequestBody.string(object, "image") else { throw APIError.missingField("image") }
+            return (promptSet, try RequestBody.base64(encoded, field: "image"))
+        default:
+            throw APIError(.unsupportedMediaType, "Send the image as image/png, image/jpeg, multipart/form-data or application/json.")
+        }
+    }
+}

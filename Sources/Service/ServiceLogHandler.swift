@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+
+/// The service's log lines on standard error: `text` (`2026-01-31T12:00:00.123Z info message
+/// key=value …`, for a terminal) or `json` (one object per line, for collectors), chosen by
+/// `log_format` / `INCTRL_LOG_FORMAT`.
+public struct ServiceLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+    private let format: ServiceConfiguration.LogFormat
+    private let output: @Sendable (String) -> Void
+
+    /// A handler writing to standard error.
+    public init(label: String, format: ServiceConfiguration.LogFormat, level: Logger.Level) {
+        self.init(label: label, format: format, level: level) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
+    /// A handler writing each line to `output` (tests capture lines this way).
+    public init(
+        label: String, format: ServiceConfiguration.LogFormat, level: Logger.Level, output: @escaping @Sendable (String) -> Void
+    ) {
+        self.label = label
+        self.format = format
+        self.logLevel = level
+        self.output = output
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(
+        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
+        source: String, file: String, function: String, line: UInt
+    ) {
+        let merged = metadata.merging(explicit ?? [:]) { $1 }
+        let timestamp = Self.timestamp()
+        switch format {
+        case .text:
+            var text = "\(timestamp) \(level) \(message)"
+            for key in merged.keys.sorted() { text += " \(key)=\(Self.textValue(merged[key]!))" }
+            output(text)
+        case .json:
+            var fields = [
+                "\"ts\":\(JSONText.quoted(timestamp))", "\"level\":\(JSONText.quoted(level.rawValue))",
+                "\"logger\":\(JSONText.quoted(label))", "\"message\":\(JSONText.quoted(message.description))",
+            ]
+            for key in merged.keys.sorted() where !["ts", "level", "logger", "message"].contains(key) {
+                fields.append("\(JSONText.quoted(key)):\(Self.jsonValue(merged[key]!))")
+            }
+            output("{" + fields.joined(separator: ",") + "}")
+        }
+    }
+
+    private static func timestamp() -> String {
+        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    private static func textValue(_ value: Logger.Metadata.Value) -> String {
+        let text = "\(value)"
+        return text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) ? JSONText.quoted(text) : text
+    }
+
+    private static func jsonValue(_ value: Logger.Metadata.Value) -> String {
+        switch value {
+        case let .string(text): JSONText.quoted(text)
+        case let .stringConvertible(convertible):
+            if let number = convertible as? any BinaryInteger { "\(number)" }
+            else if let number = convertible as? Double, number.isFinite { "\(number)" }
+            else if let flag = convertible as? Bool { flag ? "true" : "false" }
+            else { JSONText.quoted(convertible.description) }
+        case let .array(items): "[" + items.map(jsonValue).joined(separator: ",") + "]"
+        case let .dictionary(map):
+            "{" + map.keys.sorted().map { "\(JSONText.quoted($0)):\(jsonValue(map[$0]!))" }.joined(separator: ",") + "}"
+        }
+    }
+}
