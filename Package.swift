@@ -7,7 +7,8 @@ import PackageDescription
 //   HTTP1            InCTRL
 //                    CLIP
 //   Imaging          Tensor
-//   C shims: CDNNL (oneDNN), CSPNG (libspng), CTurboJPEG (libjpeg-turbo), CZlib, COpenSSL
+//   C shims: CDNNL (oneDNN), CSPNG (libspng), CTurboJPEG (libjpeg-turbo), CZlib, COpenSSL,
+//            CEpoll (Linux epoll and eventfd)
 let package = Package(
     name: "inctrl-serve",
     platforms: [.macOS(.v15)],
@@ -24,12 +25,13 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
 
         .target(name: "Tensor", dependencies: ["CDNNL", "COpenSSL"]),
         .target(name: "Imaging", dependencies: ["CSPNG", "CTurboJPEG"]),
         .target(name: "CLIP", dependencies: ["Tensor", "CZlib"]),
         .target(name: "InCTRL", dependencies: ["CLIP", "Tensor", "Imaging"]),
-        .target(name: "HTTP1"),
+        .target(name: "HTTP1", dependencies: ["CEpoll"]),
         .executableTarget(name: "http1-echo", dependencies: ["HTTP1"], path: "Benchmarks/http1-echo"),
         .target(name: "Service", dependencies: [
             "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",

@@ -1,13 +1,15 @@
-import Dispatch
 import Glibc
 
 /// One client connection: reads bytes into the parser, runs the handler for each request in
 /// turn, writes responses in request order, and closes when the lifecycle says so.
 ///
-/// Reading and writing use Dispatch sources on a non-blocking socket, so an idle connection
-/// holds no thread. All state lives on its loop's queue; the handler runs in a `Task` and
-/// hands its response back to that queue.
-final class HTTPConnection: @unchecked Sendable {
+/// The socket is non-blocking and registered once with its loop's epoll, edge-triggered for
+/// input, output and the peer's shutdown, so an idle connection holds no thread and a busy
+/// one costs no epoll_ctl per request. Edge-triggered means the connection must remember what
+/// the kernel told it: whether input may be waiting (until a read comes back short or with
+/// EAGAIN) and whether output is blocked (until the next writable edge). All state lives on
+/// its loop's thread; the handler runs in a `Task` and hands its response back to that thread.
+final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     /// Work waiting its turn, in request order.
     private enum PendingWork {
         /// A request for the handler.
@@ -18,7 +20,9 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// The handler task running now.
     private struct InFlight {
-        let task: Task<Void, Never>
+        /// Nil while the task is being created (a handler started on the loop may finish
+        /// before its task handle exists).
+        var task: Task<Void, Never>?
         let context: ResponseContext
         let generation: Int
     }
@@ -26,6 +30,10 @@ final class HTTPConnection: @unchecked Sendable {
     /// Bytes the connection reads ahead while it may not parse (its pipeline is full);
     /// beyond this it stops reading until it has answered something.
     private static let maxReadAheadBytes = 64 * 1024
+
+    /// Reads one turn may make before the connection lets the loop serve others; the rest
+    /// of its input waits for the loop's next round.
+    private static let readsPerTurn = 16
 
     private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
@@ -41,10 +49,16 @@ final class HTTPConnection: @unchecked Sendable {
     private var inFlight: InFlight?
     private var handlerGeneration = 0
     private var outbound = OutboundBuffer()
-    private let readSource: DispatchSourceRead
-    private var writeSource: DispatchSourceWrite?
-    private var isReadSourceResumed = false
-    private var isWriteSourceResumed = false
+    private var registration: UInt64?
+    /// The kernel may hold input not read yet: set by every readable edge (registering a
+    /// socket that already has input brings one), cleared by a read that finds it drained.
+    private var mayHaveInput = false
+    /// The client has shut down its side (or the connection broke): read to the end, and do
+    /// not wait for input that cannot come.
+    private var peerHasClosed = false
+    /// The last write stopped short; the next writable edge clears it.
+    private var isOutputBlocked = false
+    private var isAdvancing = false
     private var isClosed = false
 
     init(socket: Int32, loop: EventLoop, settings: ConnectionSettings, acceptedAt now: ContinuousClock.Instant) {
@@ -56,7 +70,6 @@ final class HTTPConnection: @unchecked Sendable {
         lifecycle = ConnectionStateMachine(
             acceptedAt: now, timeouts: settings.timeouts, maxPipelinedRequests: settings.maxPipelinedRequests
         )
-        readSource = DispatchSource.makeReadSource(fileDescriptor: socket, queue: loop.queue)
     }
 
     /// The moment this connection next needs attention without any I/O, if any.
@@ -64,46 +77,54 @@ final class HTTPConnection: @unchecked Sendable {
         isClosed ? nil : lifecycle.deadline
     }
 
-    /// Starts reading.
-    func start() {
-        readSource.setEventHandler { [weak self] in self?.readable() }
-        setReading(true)
+    /// Registers with the loop. Returns false, having closed the socket, if the loop cannot
+    /// watch it.
+    func start() -> Bool {
+        do {
+            registration = try loop.register(
+                socket, events: [.readable, .writable, .peerClosed, .edgeTriggered], handler: self
+            )
+        } catch {
+            isClosed = true
+            Glibc.close(socket)
+            return false
+        }
         loop.noteDeadline(lifecycle.deadline)
+        return true
     }
 
     // MARK: - Events
 
-    private func readable() {
+    func handleIO(_ events: IOEvents) {
         guard !isClosed else { return }
-        let count = recv(socket, loop.readBuffer.baseAddress, loop.readBuffer.count, 0)
-        if count > 0 {
-            // After the last request has been read (or refused), input is only drained: it
-            // is never parsed, so nothing can be smuggled after a framing error.
-            guard !lifecycle.isLingering, lifecycle.input != .stopped else { return }
-            parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count]))
-            advance()
-        } else if count == 0 {
-            // RFC 9112 §9.6 lets a client half-close after its request, but that cannot be told
-            // apart from a client that went away; as nginx does by default, the connection is
-            // treated as gone and its handler cancelled.
-            close()
-        } else {
-            let error = errno
-            if error == EAGAIN || error == EWOULDBLOCK || error == EINTR { return }
-            close()
+        if !events.isDisjoint(with: [.readable, .peerClosed, .hangUp, .error]) {
+            mayHaveInput = true
         }
+        if !events.isDisjoint(with: [.peerClosed, .hangUp, .error]) {
+            peerHasClosed = true
+        }
+        if events.contains(.writable) {
+            isOutputBlocked = false
+        }
+        advance()
     }
 
-    private func writable() {
-        guard !isClosed else { return }
-        advance()
+    /// The handler's task returned; called on whatever thread the task ran on.
+    private func handlerReturned(_ response: HTTPResponse, generation: Int) {
+        if loop.isCurrentThread {
+            handlerFinished(response, generation: generation)
+        } else {
+            loop.execute { self.handlerFinished(response, generation: generation) }
+        }
     }
 
     private func handlerFinished(_ response: HTTPResponse, generation: Int) {
         guard !isClosed, let current = inFlight, current.generation == generation else { return }
         inFlight = nil
         queueResponse(response, context: current.context)
-        advance()
+        // A handler that finished without suspending returns into `startPendingWork`, whose
+        // `advance` carries on from here.
+        if !isAdvancing { advance() }
     }
 
     /// Acts on a passed deadline, if any.
@@ -134,11 +155,15 @@ final class HTTPConnection: @unchecked Sendable {
 
     // MARK: - Making progress
 
-    /// Parses, dispatches and writes until nothing more can happen without new I/O.
+    /// Reads, parses, dispatches and writes until nothing more can happen without new I/O.
     private func advance() {
+        isAdvancing = true
+        defer { isAdvancing = false }
+        var readsLeft = Self.readsPerTurn
         var progressed = true
         while progressed && !isClosed {
-            progressed = parseRequests()
+            progressed = readInput(readsLeft: &readsLeft)
+            progressed = parseRequests() || progressed
             progressed = startPendingWork() || progressed
             progressed = sendContinueIfDue() || progressed
             progressed = flush() || progressed
@@ -148,8 +173,60 @@ final class HTTPConnection: @unchecked Sendable {
             close()
             return
         }
-        updateReadInterest()
+        if peerHasClosed && !wantsInput {
+            // The client left while its pipeline was full; see `readInput` for why leaving
+            // counts as gone.
+            close()
+            return
+        }
+        if mayHaveInput && wantsInput {
+            // Out of reads for this turn; no new edge will come for input already waiting.
+            loop.execute { self.advance() }
+        }
         loop.noteDeadline(lifecycle.deadline)
+    }
+
+    /// Whether the connection reads now: to parse, while the pipeline has room or the
+    /// read-ahead limit is not reached; and always once no request will be parsed, to drain
+    /// input and notice the client leaving.
+    private var wantsInput: Bool {
+        if lifecycle.isLingering || lifecycle.input == .stopped { return true }
+        return lifecycle.canReadAnotherRequest || parser.bufferedByteCount < Self.maxReadAheadBytes
+    }
+
+    /// Reads once, if input may be waiting and is wanted; returns whether bytes arrived.
+    private func readInput(readsLeft: inout Int) -> Bool {
+        guard mayHaveInput, readsLeft > 0, !isClosed, wantsInput else { return false }
+        readsLeft -= 1
+        while true {
+            let count = recv(socket, loop.readBuffer.baseAddress, loop.readBuffer.count, 0)
+            if count > 0 {
+                // A short read emptied the socket; data arriving later brings a new edge. After
+                // the peer's shutdown, reading goes on to the end of the stream.
+                if count < loop.readBuffer.count && !peerHasClosed { mayHaveInput = false }
+                // After the last request has been read (or refused), input is only drained: it
+                // is never parsed, so nothing can be smuggled after a framing error.
+                if !lifecycle.isLingering && lifecycle.input != .stopped {
+                    parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count]))
+                }
+                return true
+            }
+            if count == 0 {
+                // RFC 9112 §9.6 lets a client half-close after its request, but that cannot be
+                // told apart from a client that went away; as nginx does by default, the
+                // connection is treated as gone and its handler cancelled.
+                close()
+                return false
+            }
+            let error = errno
+            if error == EINTR { continue }
+            if error == EAGAIN || error == EWOULDBLOCK {
+                mayHaveInput = false
+            } else {
+                close()
+            }
+            return false
+        }
     }
 
     /// Turns buffered bytes into queued requests while the pipeline has room.
@@ -219,15 +296,19 @@ final class HTTPConnection: @unchecked Sendable {
             case .handle(let request, let context):
                 handlerGeneration += 1
                 let generation = handlerGeneration
+                inFlight = InFlight(task: nil, context: context, generation: generation)
                 let handler = settings.handler
-                let operation: @Sendable () async -> Void = { [loop] in
+                let operation: @Sendable () async -> Void = {
                     let response = await handler(request)
-                    // Always a hop through the queue, even when the handler finished inline:
-                    // `inFlight` is only set once the task has been created below.
-                    loop.queue.async { self.handlerFinished(response, generation: generation) }
+                    self.handlerReturned(response, generation: generation)
                 }
                 let task = settings.startsHandlersOnEventLoop ? Task.immediate(operation: operation) : Task(operation: operation)
-                inFlight = InFlight(task: task, context: context, generation: generation)
+                if inFlight?.generation == generation {
+                    inFlight?.task = task
+                } else {
+                    // It finished before suspending, and its response is queued.
+                    wroteResponse = true
+                }
             }
         }
         return wroteResponse
@@ -271,7 +352,7 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// Writes what it can; returns whether a response finished leaving.
     private func flush() -> Bool {
-        guard outbound.hasPendingBytes else { return false }
+        guard outbound.hasPendingBytes, !isOutputBlocked else { return false }
         let now = ContinuousClock.now
         var finishedResponse = false
         while outbound.hasPendingBytes {
@@ -282,8 +363,8 @@ final class HTTPConnection: @unchecked Sendable {
                 let error = errno
                 if error == EINTR { continue }
                 if error == EAGAIN || error == EWOULDBLOCK {
+                    isOutputBlocked = true
                     lifecycle.writeStalled(at: now)
-                    setWriteInterest(true)
                     return finishedResponse
                 }
                 close()
@@ -299,7 +380,6 @@ final class HTTPConnection: @unchecked Sendable {
             }
             lifecycle.writeProgressed(pending: outbound.hasPendingBytes, at: now)
         }
-        setWriteInterest(false)
         return finishedResponse
     }
 
@@ -308,40 +388,6 @@ final class HTTPConnection: @unchecked Sendable {
     /// send a reset, which can destroy the response before the client reads it (RFC 9112 §9.6).
     private func startLingering() {
         shutdown(socket, Int32(SHUT_WR))
-        setWriteInterest(false)
-        setReading(true)
-    }
-
-    // MARK: - Interest in I/O
-
-    private func updateReadInterest() {
-        if lifecycle.isLingering || lifecycle.input == .stopped {
-            // Keep reading, to drain and to notice the client leaving.
-            setReading(true)
-        } else {
-            setReading(lifecycle.canReadAnotherRequest || parser.bufferedByteCount < Self.maxReadAheadBytes)
-        }
-    }
-
-    private func setReading(_ wanted: Bool) {
-        guard wanted != isReadSourceResumed else { return }
-        isReadSourceResumed = wanted
-        if wanted { readSource.resume() } else { readSource.suspend() }
-    }
-
-    private func setWriteInterest(_ wanted: Bool) {
-        guard wanted != isWriteSourceResumed else { return }
-        let source: DispatchSourceWrite
-        if let writeSource {
-            source = writeSource
-        } else {
-            guard wanted else { return }
-            source = DispatchSource.makeWriteSource(fileDescriptor: socket, queue: loop.queue)
-            source.setEventHandler { [weak self] in self?.writable() }
-            writeSource = source
-        }
-        isWriteSourceResumed = wanted
-        if wanted { source.resume() } else { source.suspend() }
     }
 
     // MARK: - Closing
@@ -351,22 +397,11 @@ final class HTTPConnection: @unchecked Sendable {
     func close() {
         guard !isClosed else { return }
         isClosed = true
-        inFlight?.task.cancel()
+        inFlight?.task?.cancel()
         inFlight = nil
         pendingWork.removeAll()
-        // The descriptor may only be closed once every source on it has been cancelled; a
-        // suspended source must be resumed before it can be cancelled and released.
-        let descriptor = socket
-        let writeSource = writeSource
-        if let writeSource {
-            writeSource.setCancelHandler { _ = Glibc.close(descriptor) }
-            readSource.setCancelHandler { writeSource.cancel() }
-            if !isWriteSourceResumed { writeSource.resume() }
-        } else {
-            readSource.setCancelHandler { _ = Glibc.close(descriptor) }
-        }
-        if !isReadSourceResumed { readSource.resume() }
-        readSource.cancel()
+        if let registration { loop.unregister(registration, descriptor: socket) }
+        Glibc.close(socket)
         loop.connectionClosed(self)
     }
 }

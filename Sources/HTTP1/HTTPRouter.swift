@@ -111,8 +111,9 @@ public struct HTTPRouter: Sendable {
     /// The decoded segments of a path, or nil if one has a broken percent-encoding.
     private static func segments(ofPath path: String) -> [String]? {
         var decoded: [String] = []
-        for part in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
-            guard let segment = PercentEncoding.decode(part) else { return nil }
+        // Split on bytes, not characters: "/" is ASCII, and this runs for every request.
+        for part in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst() {
+            guard let segment = PercentEncoding.decode(Substring(part)) else { return nil }
             decoded.append(segment)
         }
         return decoded

@@ -45,7 +45,7 @@ extension HTTPServer {
         public var maxPipelinedRequests = 16
         /// Value of the `Server` header; empty to send none.
         public var serverName = "http1"
-        /// Number of serial queues connections are spread over (default: one per CPU).
+        /// Number of event-loop threads connections are spread over (default: one per CPU).
         public var eventLoopCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         /// Whether a handler starts at once on its connection's event loop (`Task.immediate`)
         /// and stays there until it first suspends. That spares quick handlers two thread

@@ -2,7 +2,8 @@ import Dispatch
 import Glibc
 import Synchronization
 
-/// A hand-written HTTP/1.1 server (RFC 9112) on non-blocking POSIX sockets and Dispatch.
+/// A hand-written HTTP/1.1 server (RFC 9112) on non-blocking POSIX sockets, with one epoll
+/// event loop per thread.
 ///
 /// ```swift
 /// var router = HTTPRouter()
@@ -26,6 +27,7 @@ public final class HTTPServer: Sendable {
         }
 
         var phase = Phase.created
+        var loops: [EventLoop] = []
         var acceptor: Acceptor?
         var addresses: [SocketAddress] = []
         var drainedLoops = 0
@@ -37,17 +39,14 @@ public final class HTTPServer: Sendable {
     public let configuration: Configuration
 
     private let settings: ConnectionSettings
-    private let loops: [EventLoop]
     private let state = Mutex(State())
     private let openConnections = Atomic<Int>(0)
     private let isAcceptPaused = Atomic<Bool>(false)
-    private let nextLoop = Atomic<Int>(0)
 
     /// A server that answers every request with `handler`. Nothing happens until `start`.
     public init(configuration: Configuration = Configuration(), handler: @escaping HTTPHandler) {
         self.configuration = configuration
         settings = ConnectionSettings(configuration: configuration, handler: handler)
-        loops = (0..<max(1, configuration.eventLoopCount)).map { EventLoop(label: "http1.loop.\($0)") }
     }
 
     /// A server that answers through `router` (404, 405 and OPTIONS included).
@@ -74,22 +73,47 @@ public final class HTTPServer: Sendable {
         }
         // A write to a socket the client has closed must fail with EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
-        let listeners: [ListeningSocket]
         do {
-            listeners = try ListeningSocket.bindAll(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
+            let listeners = try ListeningSocket.bindAll(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
+            let (loops, acceptor) = try startLoops(listeningOn: listeners)
+            state.withLock { state in
+                state.loops = loops
+                state.acceptor = acceptor
+                state.addresses = listeners.map(\.address)
+            }
         } catch {
             state.withLock { $0.phase = .created }
             throw error
         }
-        for loop in loops {
-            loop.queue.async { loop.attach(to: self) }
+    }
+
+    /// Creates the event loops, has the first watch `listeners`, and starts their threads;
+    /// on failure closes the listening sockets and stops whatever had started.
+    private func startLoops(listeningOn listeners: [ListeningSocket]) throws(HTTPServerError) -> ([EventLoop], Acceptor) {
+        let loops: [EventLoop]
+        let acceptor: Acceptor
+        do throws(SystemCallError) {
+            loops = try (0..<configuration.eventLoopCount).map { (_: Int) throws(SystemCallError) in try EventLoop() }
+            for loop in loops { loop.attach(to: self) }
+            acceptor = try Acceptor(server: self, sockets: listeners, loops: loops, settings: settings)
+        } catch {
+            for listener in listeners { close(listener.descriptor) }
+            throw .eventLoopFailed(reason: error.description)
         }
-        let acceptor = Acceptor(server: self, listeners: listeners, queue: loops[0].queue)
-        state.withLock { state in
-            state.acceptor = acceptor
-            state.addresses = listeners.map(\.address)
+        // The first loop, which accepts, starts last: no connection is handed to a loop
+        // whose thread failed to start.
+        var started: [EventLoop] = []
+        do throws(SystemCallError) {
+            for loop in loops.reversed() {
+                try loop.start()
+                started.append(loop)
+            }
+        } catch {
+            acceptor.closeNow()
+            for loop in started { loop.stop() }
+            throw .eventLoopFailed(reason: error.description)
         }
-        acceptor.start()
+        return (loops, acceptor)
     }
 
     /// Connections open right now.
@@ -109,24 +133,23 @@ public final class HTTPServer: Sendable {
     /// Returns once every connection is closed.
     public func shutdown(gracePeriod: Duration? = nil) async {
         let grace = gracePeriod ?? configuration.shutdownGracePeriod
-        let (acceptor, stoppedAtOnce) = state.withLock { state -> (Acceptor?, Bool) in
+        let (acceptor, loops, stoppedAtOnce) = state.withLock { state -> (Acceptor?, [EventLoop], Bool) in
             switch state.phase {
             case .created:
                 state.phase = .stopped
-                return (nil, true)
+                return (nil, [], true)
             case .running:
                 state.phase = .shuttingDown
-                return (state.acceptor, false)
+                return (state.acceptor, state.loops, false)
             case .shuttingDown, .stopped:
-                return (nil, false)
+                return (nil, [], false)
             }
         }
         if stoppedAtOnce { resumeStopWaiters() }
         if let acceptor {
-            let loops = loops
             acceptor.close {
                 for loop in loops {
-                    loop.queue.async { loop.beginShutdown(gracePeriod: grace) }
+                    loop.execute { loop.beginShutdown(gracePeriod: grace) }
                 }
             }
         }
@@ -199,15 +222,7 @@ public final class HTTPServer: Sendable {
         isAcceptPaused.store(false, ordering: .sequentiallyConsistent)
     }
 
-    /// Hands an accepted socket to the next loop.
-    func handOff(socket: Int32) {
-        let index = nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue
-        let loop = loops[index % loops.count]
-        let settings = settings
-        loop.queue.async { loop.adopt(socket: socket, settings: settings) }
-    }
-
-    /// A connection closed (on its loop's queue).
+    /// A connection closed (on its loop's thread).
     func connectionClosed() {
         openConnections.subtract(1, ordering: .sequentiallyConsistent)
         if isAcceptPaused.load(ordering: .sequentiallyConsistent), let acceptor = state.withLock({ $0.acceptor }) {
@@ -219,9 +234,10 @@ public final class HTTPServer: Sendable {
     func loopDrained() {
         let isStopped = state.withLock { state in
             state.drainedLoops += 1
-            guard state.drainedLoops == loops.count else { return false }
+            guard state.drainedLoops == state.loops.count else { return false }
             state.phase = .stopped
             state.acceptor = nil
+            state.loops = []
             // Give the signals their default action back: a stopped server no longer answers them.
             for (number, source) in state.signalSources {
                 source.cancel()

@@ -6,6 +6,9 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
     case addressResolutionFailed(host: String, reason: String)
     /// A socket call failed (`operation` is socket, bind, listen…; `address` what it was for).
     case socketFailed(operation: String, address: String, reason: String)
+    /// The event loops could not be set up (epoll, eventfd or a thread); `reason` names the
+    /// system call and its error.
+    case eventLoopFailed(reason: String)
     /// `start` was called on a server that had already started.
     case alreadyStarted
 
@@ -17,6 +20,8 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
             "Cannot listen on host '\(host)': \(reason). Use an IP address or a resolvable name."
         case .socketFailed(let operation, let address, let reason):
             "Cannot \(operation) \(address): \(reason)."
+        case .eventLoopFailed(let reason):
+            "Cannot start the server's event loops: \(reason). Raise the limits on open files or threads, or lower eventLoopCount."
         case .alreadyStarted:
             "The server has already been started; create a new one to start again."
         }

@@ -33,6 +33,31 @@ import Testing
         }
     }
 
+    @Test func largeBodiesTravelBothWaysAndTheConnectionStaysUsable() async throws {
+        // Built and compared with bulk copies: byte-by-byte work on megabytes, unoptimised,
+        // would hold up a thread of the concurrency pool that the other tests' clients need.
+        let block = (0..<251).map { UInt8($0) }
+        var large: [UInt8] = []
+        while large.count < 8 * 1024 * 1024 { large.append(contentsOf: block) }
+        let handler: HTTPHandler = { request in HTTPResponse(body: request.body) }
+        try await withServer(handler: handler) { _, port in
+            let client = try await RawClient.connect(to: port)
+            try await client.send(Array("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: \(large.count)\r\n\r\n".utf8) + large)
+            // The answer is more than the socket buffers hold, so while the client waits the
+            // server's writes stall; they must resume on the writable edge.
+            try await Task.sleep(for: .milliseconds(200))
+            let response = try await client.readResponse(timeout: .seconds(10))
+            #expect(response.status == 200)
+            #expect(response.body.count == large.count)
+            let isSame = response.body.withUnsafeBytes { received in
+                large.withUnsafeBytes { sent in memcmp(received.baseAddress!, sent.baseAddress!, sent.count) == 0 }
+            }
+            #expect(isSame, "the body came back intact and in order")
+            try await client.send("POST /after HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok")
+            #expect(try await client.readResponse().body == Array("ok".utf8))
+        }
+    }
+
     @Test(arguments: [true, false])
     func pipelinedRequestsAreAnsweredInOrder(startingHandlersOnEventLoop: Bool) async throws {
         // The first request is the slowest: its response must still come first.
@@ -249,6 +274,34 @@ import Testing
             await client.close()
             #expect(await probe.wait(for: "cancelled"))
             #expect(!probe.recorded.contains("finished"))
+            #expect(await eventually { server.openConnectionCount == 0 })
+        }
+    }
+
+    @Test func aClientLeavingWhileTheServerHasStoppedReadingIsNoticed() async throws {
+        let probe = Probe()
+        let handler: HTTPHandler = { _ in
+            probe.record("started")
+            do {
+                try await Task.sleep(for: .seconds(30))
+            } catch {
+                probe.record("cancelled")
+            }
+            return HTTPResponse()
+        }
+        let configuration = testConfiguration { $0.maxPipelinedRequests = 1 }
+        try await withServer(configuration, handler: handler) { server, port in
+            let client = try await RawClient.connect(to: port)
+            // The first request occupies the only pipeline slot; the second is more than the
+            // server reads ahead, so it stops reading from this connection.
+            let body = String(repeating: "x", count: 100 * 1024)
+            try await client.send(
+                "GET /slow HTTP/1.1\r\nHost: h\r\n\r\nPOST /next HTTP/1.1\r\nHost: h\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            )
+            #expect(await probe.wait(for: "started"))
+            await client.close()
+            // Only the peer-shutdown event can tell: the server is not reading.
+            #expect(await probe.wait(for: "cancelled"))
             #expect(await eventually { server.openConnectionCount == 0 })
         }
     }

@@ -14,10 +14,17 @@ enum RawClientError: Error, CustomStringConvertible {
         switch self {
         case .connectFailed(let reason): "connect failed: \(reason)"
         case .sendFailed(let reason): "send failed: \(reason)"
-        case .timedOut(let received): "timed out; unread bytes: \(received.debugDescription)"
-        case .closedEarly(let received): "connection closed early; unread bytes: \(received.debugDescription)"
-        case .malformedResponse(let text): "malformed response: \(text.debugDescription)"
+        case .timedOut(let received): "timed out; unread bytes: \(Self.excerpt(received))"
+        case .closedEarly(let received): "connection closed early; unread bytes: \(Self.excerpt(received))"
+        case .malformedResponse(let text): "malformed response: \(Self.excerpt(text))"
         }
+    }
+
+    /// The start of `text`, quoted; a failure with megabytes unread stays readable.
+    private static func excerpt(_ text: String) -> String {
+        let limit = 300
+        guard text.count > limit else { return text.debugDescription }
+        return String(text.prefix(limit)).debugDescription + " … (\(text.utf8.count) bytes in all)"
     }
 }
 
