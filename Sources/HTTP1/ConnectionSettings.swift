@@ -4,6 +4,7 @@ struct ConnectionSettings: Sendable {
     let timeouts: ConnectionStateMachine.Timeouts
     let maxPipelinedRequests: Int
     let serverName: String
+    let requestIDHeader: String?
     let startsHandlersOnEventLoop: Bool
     let handler: HTTPHandler
 
@@ -12,6 +13,7 @@ struct ConnectionSettings: Sendable {
         timeouts = configuration.timeouts
         maxPipelinedRequests = configuration.maxPipelinedRequests
         serverName = configuration.serverName
+        requestIDHeader = configuration.requestIDHeader
         startsHandlersOnEventLoop = configuration.startsHandlersOnEventLoop
         self.handler = handler
     }

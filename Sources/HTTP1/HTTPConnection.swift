@@ -314,6 +314,15 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         return wroteResponse
     }
 
+    /// 32 random hex digits.
+    private static func freshRequestID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let half = String(generator.next(), radix: 16)
+            return String(repeating: "0", count: 16 - half.count) + half
+        }.joined()
+    }
+
     private func queueResponse(_ response: HTTPResponse, context: ResponseContext) {
         var response = response
         if let problem = response.invalidityReason {
@@ -321,6 +330,11 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
                 .internalServerError, code: "invalid_response",
                 message: "The server produced a response it cannot send: \(problem)."
             )
+        }
+        // Every response carries a request id; the handler normally sets it, and the
+        // server's own answers (parse errors, timeouts, 501) get a fresh one.
+        if let header = settings.requestIDHeader, !response.headers.contains(header) {
+            response.headers.set(name: header, value: Self.freshRequestID())
         }
         let closes = !context.clientAllowsKeepAlive || !lifecycle.allowsKeepAlive || response.asksToCloseConnection
         let date = loop.currentDate()

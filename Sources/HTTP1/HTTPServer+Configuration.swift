@@ -45,6 +45,10 @@ extension HTTPServer {
         public var maxPipelinedRequests = 16
         /// Value of the `Server` header; empty to send none.
         public var serverName = "http1"
+        /// The header that carries a request id on every response; the server adds a fresh id
+        /// to any response that has none (its own error answers, and handlers that set none).
+        /// Nil turns this off.
+        public var requestIDHeader: String? = "X-Request-ID"
         /// Number of event-loop threads connections are spread over (default: one per CPU).
         public var eventLoopCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         /// Whether a handler starts at once on its connection's event loop (`Task.immediate`)

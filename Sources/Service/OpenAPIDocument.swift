@@ -16,10 +16,10 @@ info:
 
     ## Request ids
 
-    Every response of the service carries `X-Request-ID` (the HTTP server's own protocol
-    errors, below, come before there is a request to name). A client that sends one of
-    1–128 visible ASCII characters gets it back unchanged; otherwise the server makes a
-    fresh id of 32 hex digits. The server's log line for the request carries the same id.
+    Every response carries `X-Request-ID`. A client that sends one of 1–128 visible ASCII
+    characters gets it back unchanged; otherwise the server makes a fresh id of 32 hex
+    digits (the HTTP server's own protocol errors, below, always get a fresh one). The
+    server's log line for the request carries the same id.
 
     ## Errors
 
@@ -41,7 +41,7 @@ info:
     | 503 | `not_ready` (with `Retry-After` while starting), `shutting_down` |
 
     The HTTP server answers the errors below itself, in the same shape and on any path,
-    before the service sees the request, so they carry no `X-Request-ID`. All but
+    before the service sees the request, with a fresh `X-Request-ID`. All but
     `method_not_implemented` and `invalid_response` close the connection, because after
     them the server cannot tell where the next request starts.
 

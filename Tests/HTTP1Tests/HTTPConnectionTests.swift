@@ -84,6 +84,9 @@ let violations: [Violation] = [
             #expect(response.headers["Content-Type"] == "application/json")
             #expect(response.headers["Connection"] == "close")
             #expect(response.text.hasPrefix(#"{"error":{"code":"\#(violation.code)","message":""#))
+            // The server's own answers carry a fresh request id too.
+            let requestID = response.headers["X-Request-ID"] ?? ""
+            #expect(requestID.count == 32 && requestID.allSatisfy(\.isHexDigit))
             #expect(await client.waitForClose() == .closed(extraBytes: 0))
         }
     }
