@@ -16,25 +16,32 @@ extension HTTPResponse {
     }
 }
 
-/// Just enough JSON writing for error bodies, so this module needs no JSON library.
-enum JSONText {
-    /// `text` as a JSON string literal (RFC 8259 §7), quotes included.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
+/// JSON string literals written by hand, so that error bodies (here and in the service) and
+/// the configuration file come out byte-for-byte the same on every platform (Foundation's
+/// encoder differs in which characters it escapes), and this module needs no JSON library.
+public enum JSONText {
+    /// `text` as a JSON string literal (RFC 8259 §7), quotes included: `"` and `\` escaped,
+    /// control characters as short escapes or `\u00XX`, everything else as UTF-8.
+    public static func quoted(_ text: String) -> String {
+        var literal = "\""
+        literal.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
+            case "\"": literal += "\\\""
+            case "\\": literal += "\\\\"
+            case "\n": literal += "\\n"
+            case "\r": literal += "\\r"
+            case "\t": literal += "\\t"
+            case "\u{08}": literal += "\\b"
+            case "\u{0C}": literal += "\\f"
             case let control where control.value < 0x20:
                 let hex = String(control.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                literal += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default:
-                result.unicodeScalars.append(scalar)
+                literal.unicodeScalars.append(scalar)
             }
         }
-        return result + "\""
+        literal += "\""
+        return literal
     }
 }

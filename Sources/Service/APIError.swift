@@ -1,3 +1,4 @@
+import HTTP1
 /// An error the API answers a request with: an HTTP status and the JSON body
 /// `{"error":{"code":"snake_case","message":"A sentence."}}` (DESIGN.md §4.3).
 ///

@@ -1,3 +1,4 @@
+import HTTP1
 /// A JSON value in the configuration file, kept exact enough to tell an integer from a
 /// fraction and a string from a number.
 enum ConfigurationFileValue: Equatable {

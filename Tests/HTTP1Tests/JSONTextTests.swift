@@ -1,5 +1,5 @@
 import Testing
-@testable import Service
+import HTTP1
 
 /// JSON string literals escape exactly what RFC 8259 §7 requires, and nothing else.
 @Suite struct JSONTextTests {
