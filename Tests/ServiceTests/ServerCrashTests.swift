@@ -257,9 +257,9 @@ import Glibc
         case let .afterStaging(milliseconds):
             let deadline = Date().addingTimeInterval(30)
             while !Self.entries(dataDirectory, "prompt-sets").contains(where: { $0.hasPrefix(PromptSetStore.stagingPrefix) }), Date() < deadline {
-                usleep(200)
+                try await Task.sleep(for: .microseconds(200))
             }
-            usleep(useconds_t(milliseconds * 1000))
+            try await Task.sleep(for: .milliseconds(milliseconds))
         }
         let ended = try await crashing.stop(with: SIGKILL)
         let acknowledged = await registering.value

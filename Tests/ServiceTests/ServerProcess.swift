@@ -166,7 +166,7 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Waits until `/readyz` answers 200: the model is loaded and the store restored.
-    func waitUntilReady(seconds: Double = 60) async throws {
+    func waitUntilReady(seconds: Double = 120) async throws {
         if base == nil { try await waitUntilListening() }
         try await poll("GET /readyz to answer 200", seconds: seconds) {
             (try? await send("GET", "/readyz"))?.status == 200
