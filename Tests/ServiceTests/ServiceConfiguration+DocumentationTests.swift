@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Service
 
@@ -33,6 +34,13 @@ import Testing
         let port = ServiceConfiguration.documentation.first { $0.key == "port" }
         #expect(port?.defaultValue == "8080")
         #expect(port?.accepted == "an integer from 0 to 65535")
+    }
+
+    @Test func readmeShowsTheCurrentTable() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        #expect(text.contains(ServiceConfiguration.documentationTable), "README.md's Configuration table is out of date; paste ServiceConfiguration.documentationTable")
     }
 
     @Test func markdownTableHasARowPerKey() {
