@@ -1,13 +1,15 @@
 import ArgumentParser
 import CLIP
 import Foundation
+import InCTRL
 import Tensor
 
-/// `inctrl bench`: times the fp32 vision forward of one image (DESIGN.md §4.2, §5).
+/// `inctrl bench`: times the fp32 vision forward of one image, or with `--shots` the whole
+/// query and the registration of a prompt set (DESIGN.md §4.2, §5).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time the vision forward of one 240 px image: latency, throughput and peak memory."
+        abstract: "Time the vision forward of one 240 px image, or whole queries with --shots: latency, throughput and peak memory."
     )
 
     @Option(help: "Model bundle directory.")
@@ -22,12 +24,31 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "List the oneDNN kernels the forward pass uses.")
     var showKernels = false
 
+    @Option(help: "Prompt-set sizes K, comma-separated (e.g. 2,4,8): time whole queries against a K-shot set instead of the vision forward alone.")
+    var shots: ShotList?
+
+    @Option(help: "With --shots: directory of PNG/JPEG images for the prompt sets and queries (default: the ELPV cells among Tests/Fixtures/imaging/inputs).")
+    var images: String?
+
+    @Option(help: "With --shots: timed prompt-set registrations per K, each with a new class name.")
+    var registrations: Int = 3
+
     func validate() throws {
         guard iterations > 0 else { throw ValidationError("--iterations must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        guard registrations > 0 else { throw ValidationError("--registrations must be at least 1") }
+        if shots == nil, images != nil { throw ValidationError("--images needs --shots") }
     }
 
     func run() throws {
+        if let shots {
+            try runQueries(shots: shots.values)
+        } else {
+            try runVision()
+        }
+    }
+
+    private func runVision() throws {
         let bundle = try ModelBundle.open(URL(fileURLWithPath: model), requireVocabulary: false)
         let engine = try ComputeEngine()
         let loadStart = ContinuousClock.now
@@ -75,6 +96,156 @@ struct BenchCommand: ParsableCommand {
             return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
         }
         return nil
+    }
+}
+
+/// The `--shots` list: positive prompt-set sizes, comma-separated.
+struct ShotList: ExpressibleByArgument {
+    let values: [Int]
+
+    init?(argument: String) {
+        let parsed = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        values = parsed.compactMap { $0 }
+    }
+}
+
+/// min / median / p95 of a set of timings, in seconds.
+private struct LatencySummary {
+    let min: Double
+    let median: Double
+    let p95: Double
+
+    init(_ seconds: [Double]) {
+        let sorted = seconds.sorted()
+        min = sorted[0]
+        median = BenchCommand.percentile(sorted, 0.5)
+        p95 = BenchCommand.percentile(sorted, 0.95)
+    }
+
+    var line: String { String(format: "min %.4f s, median %.4f s, p95 %.4f s", min, median, p95) }
+}
+
+extension BenchCommand {
+    /// The directory the default images come from, relative to the repository root.
+    static let defaultImageDirectory = "Tests/Fixtures/imaging/inputs"
+
+    /// Per K: registers prompt sets from real images under new class names, then times queries
+    /// from encoded bytes (the whole query) and from already-decoded tensors.
+    fileprivate func runQueries(shots: [Int]) throws {
+        let inputs = try loadImages()
+        let bundle = try ModelBundle.open(URL(fileURLWithPath: model))
+        let loadStart = ContinuousClock.now
+        let inctrl = try InCTRLModel(bundle: bundle)
+        let loadSeconds = (ContinuousClock.now - loadStart).seconds
+        let pipeline = ImagePipeline()
+        let decoded = try inputs.map { try prepare($0.bytes, path: $0.path, pipeline).tensor }
+
+        print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision fp32, model load \(String(format: "%.2f", loadSeconds)) s")
+        print("images: \(inputs.count) from \(images ?? Self.defaultImageDirectory), used in turn for prompts and queries")
+        var keys: [String] = []
+        for k in shots {
+            // Registration: decode and pre-process K images, K vision forwards, the derived
+            // prompt-set features, and the 242-prompt text prior of a class name not seen before.
+            var registerSeconds: [Double] = []
+            var split: [(prepare: Double, vision: Double, text: Double)] = []
+            var promptSet: PromptSetFeatures?
+            var prior: TextPrior?
+            // Kernels are created once per process, so only the first K needs a warm-up round.
+            let warmUpRound = warmup > 0 && k == shots.first
+            for round in 0..<(registrations + (warmUpRound ? 1 : 0)) {
+                let start = ContinuousClock.now
+                let tensors = try (0..<k).map { shot in
+                    let input = inputs[(round + shot) % inputs.count]
+                    return try prepare(input.bytes, path: input.path, pipeline).tensor
+                }
+                let prepared = ContinuousClock.now
+                promptSet = try inctrl.promptSetFeatures(images: tensors)
+                let encoded = ContinuousClock.now
+                prior = try inctrl.textPrior(className: "bench part k\(k) round \(round)")
+                let finished = ContinuousClock.now
+                if warmUpRound, round == 0 { continue }
+                registerSeconds.append((finished - start).seconds)
+                split.append(((prepared - start).seconds, (encoded - prepared).seconds, (finished - encoded).seconds))
+            }
+            guard let promptSet, let prior else { continue }
+
+            for index in 0..<warmup {
+                _ = try inctrl.score(image: decoded[index % decoded.count], promptSet: promptSet, textPrior: prior)
+            }
+            var fromBytes: [Double] = []
+            var decodeAndPreprocess: [Double] = []
+            for index in 0..<iterations {
+                let input = inputs[index % inputs.count]
+                let start = ContinuousClock.now
+                let prepared = try prepare(input.bytes, path: input.path, pipeline)
+                _ = try inctrl.score(image: prepared.tensor, promptSet: promptSet, textPrior: prior)
+                fromBytes.append((ContinuousClock.now - start).seconds)
+                decodeAndPreprocess.append(prepared.decodeSeconds + prepared.preprocessSeconds)
+            }
+            var fromTensor: [Double] = []
+            for index in 0..<iterations {
+                let image = decoded[index % decoded.count]
+                let start = ContinuousClock.now
+                _ = try inctrl.score(image: image, promptSet: promptSet, textPrior: prior)
+                fromTensor.append((ContinuousClock.now - start).seconds)
+            }
+
+            let register = LatencySummary(registerSeconds)
+            let medianSplit = split.sorted { $0.prepare + $0.vision + $0.text < $1.prepare + $1.vision + $1.text }[split.count / 2]
+            let query = LatencySummary(fromBytes)
+            let tensorQuery = LatencySummary(fromTensor)
+            print("K = \(k):")
+            print("  register, new class name, \(registerSeconds.count) rounds: \(register.line)")
+            print(String(format: "    one round: decode + pre-process %.4f s, %d vision forwards + features %.4f s, 242-prompt text prior %.4f s",
+                         medianSplit.prepare, k, medianSplit.vision, medianSplit.text))
+            print("  query from encoded bytes (decode + pre-process + forward + residual + heads), \(iterations) iterations: \(query.line)")
+            print(String(format: "    %.2f images/s (1 / median); decode + pre-process median %.4f s",
+                         1 / query.median, LatencySummary(decodeAndPreprocess).median))
+            print("  query from a decoded tensor (forward + residual + heads): \(tensorQuery.line)")
+            print(String(format: "    %.2f images/s (1 / median)", 1 / tensorQuery.median))
+            keys += [
+                String(format: "k%d_register_median_s=%.5f", k, register.median),
+                String(format: "k%d_query_median_s=%.5f", k, query.median),
+                String(format: "k%d_query_p95_s=%.5f", k, query.p95),
+                String(format: "k%d_decoded_median_s=%.5f", k, tensorQuery.median),
+                String(format: "k%d_decoded_p95_s=%.5f", k, tensorQuery.p95),
+            ]
+        }
+        let peakMiB = Double(Self.peakResidentKiB() ?? 0) / 1024
+        print(String(format: "peak RSS %.0f MiB", peakMiB))
+        keys.forEach { print($0) }
+        print(String(format: "peak_rss_mib=%.0f", peakMiB))
+    }
+
+    /// The PNG and JPEG files of `--images`, or the ELPV cells among the repository's fixtures.
+    private func loadImages() throws -> [(path: String, bytes: [UInt8])] {
+        let directory = images ?? Self.defaultImageDirectory
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        } catch {
+            throw ValidationError("cannot list images in \(directory) (run from the repository root or pass --images DIR): \(error.localizedDescription)")
+        }
+        let selected = names.filter { name in
+            let lowered = name.lowercased()
+            let isImage = [".png", ".jpg", ".jpeg"].contains { lowered.hasSuffix($0) }
+            return isImage && (images != nil || name.hasPrefix("png_elpv_"))
+        }
+        guard !selected.isEmpty else { throw ValidationError("no PNG or JPEG images in \(directory)") }
+        return try selected.map { name in
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+            return (path, [UInt8](data))
+        }
+    }
+
+    private func prepare(_ bytes: [UInt8], path: String, _ pipeline: ImagePipeline) throws -> ImagePipeline.Prepared {
+        do {
+            return try pipeline.prepare(bytes)
+        } catch {
+            throw ValidationError("\(path): \(error)")
+        }
     }
 }
 
