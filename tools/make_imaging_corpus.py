@@ -5,6 +5,13 @@ InCTRL and OpenCLIP run it) produces from it.
 
 Usage:  python tools/make_imaging_corpus.py [--out Tests/Fixtures/imaging]
 
+Requires a Pillow whose bicubic resize always runs the horizontal pass before the vertical one,
+as the model specification says: Pillow 12.3.0 or older (the committed corpus was written with
+12.3.0). Pillow 13.0.0 runs the vertical pass first for images that lose more than twice as
+many rows as columns, which changes tall images' bytes; the script checks this and refuses to
+run on such a Pillow. One way to get it without touching another environment:
+  pip install --target <dir> pillow==12.3.0;  PYTHONPATH=<dir> python tools/make_imaging_corpus.py
+
 What it writes under --out:
   inputs/<case>.png|jpg     the encoded inputs
   expected/<case>.png       Pillow's 240x240 RGB result (Resize(240, BICUBIC), CenterCrop(240),
@@ -79,6 +86,19 @@ def reference_tensor(image: Image.Image, size: int) -> np.ndarray:
         transforms.Normalize(CLIP_MEAN, CLIP_STD),
     ])
     return pipeline(image).numpy()
+
+
+def require_horizontal_first_resize() -> None:
+    """Stops unless Pillow's bicubic resize equals its horizontal-only resize followed by its
+    vertical-only one (each rounded to 8 bits) on an image that Pillow 13 resamples the other
+    way round."""
+    tall = Image.fromarray(pattern_rgb(300, 605, 39))
+    both = tall.resize((240, 484), Image.Resampling.BICUBIC)
+    horizontal_then_vertical = tall.resize((240, 605), Image.Resampling.BICUBIC).resize(
+        (240, 484), Image.Resampling.BICUBIC)
+    if both.tobytes() != horizontal_then_vertical.tobytes():
+        raise SystemExit(f"Pillow {Image.__version__} does not resize horizontally first; "
+                         "install Pillow 12.3.0 (see the module docstring) and run again")
 
 
 def pillow_input_for_reference(path: Path) -> Image.Image:
@@ -360,11 +380,19 @@ def build_cases(turbo: TurboJPEG) -> list[dict]:
     add("png_rgb8_245x240", "png", encode_png(pattern_rgb(245, 240, 19), 2, 8), "no resize, left = round(2.5) = 2")
     add("png_rgb8_240x240", "png", encode_png(pattern_rgb(240, 240, 20), 2, 8), "already 240x240")
 
-    # Pillow 13 resizes vertically first when the height loses more than twice as many pixels
-    # as the width: 300x600 -> 240x480 loses 120 = 2 * 60 (horizontal first), 300x605 -> 240x484
-    # loses 121 (vertical first).
-    add("png_rgb8_300x600", "png", encode_png(pattern_rgb(300, 600, 38), 2, 8), "pass order boundary: horizontal first")
-    add("png_rgb8_300x605", "png", encode_png(pattern_rgb(300, 605, 39), 2, 8), "pass order boundary: vertical first")
+    # The specification resizes horizontally first, always; Pillow 13 switches to vertical first
+    # when the height loses more than twice as many pixels as the width: 300x600 -> 240x480
+    # loses 120 = 2 * 60 (horizontal first there too), 300x605 -> 240x484 loses 121 (Pillow 13
+    # would go vertical first). These and the tall cases below pin the specified order.
+    add("png_rgb8_300x600", "png", encode_png(pattern_rgb(300, 600, 38), 2, 8),
+        "pass order boundary: horizontal first in every Pillow")
+    add("png_rgb8_300x605", "png", encode_png(pattern_rgb(300, 605, 39), 2, 8),
+        "pass order boundary: horizontal first (Pillow 13 would go vertical first)")
+    standing_rocket = photo("rocket.jpg").convert("L").transpose(Image.Transpose.ROTATE_90)
+    add("png_gray8_tall_250x640", "png", encode_png(np.asarray(crop_to(standing_rocket, 250, 640)), 0, 8),
+        "tall real photo, grey: horizontal first (Pillow 13 would go vertical first)")
+    add("png_rgba8_tall_250x700", "png", encode_png(np.dstack([pattern_rgb(250, 700, 40), alpha_ramp(250, 700)]), 6, 8),
+        "tall RGBA: horizontal first (Pillow 13 would go vertical first)")
 
     # Palette, every bit depth, with and without tRNS.
     quantized = crop_to(astronaut, 245, 250).quantize(256, dither=Image.Dither.NONE)
@@ -514,6 +542,7 @@ def main() -> None:
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True)
 
+    require_horizontal_first_resize()
     cases = build_cases(TurboJPEG())
     expected_by_name: dict[str, np.ndarray] = {}
     expected_file_by_digest: dict[str, str] = {}

@@ -1,12 +1,14 @@
 /// Pillow's 8-bit separable bicubic resize (libImaging/Resample.c, `ImagingResampleInner`
 /// with `_ImagingResample{Horizontal,Vertical}_8bpc`), evaluated only inside the crop window.
 ///
-/// As in Pillow 13: each pass rounds and clamps to 8 bits, so the pass order changes the
-/// result; the horizontal pass runs first unless the height shrinks by more than twice as
-/// many pixels as the width does. The first pass covers only the rows (or columns) the second
-/// will read, and a pass whose extent does not change is skipped. Integer sums are exact, so
-/// accumulating rows in a different order than Pillow (to let the vertical pass vectorise)
-/// gives the same bytes.
+/// Each pass rounds and clamps to 8 bits, so the pass order changes the result. The model
+/// specification's pre-processing (§2, step 2: "horizontal pass then vertical … skip a pass
+/// whose size does not change") fixes it; that is what Pillow up to 12.3 always does, and
+/// what InCTRL's released weights were trained on. Pillow 13 differs for tall images: it runs
+/// the vertical pass first when the height loses more than twice as many pixels as the width,
+/// so its bytes are not the reference there. The horizontal pass covers only the rows the
+/// vertical pass will read. Integer sums are exact, so accumulating rows in a different order
+/// than Pillow (to let the vertical pass vectorise) gives the same bytes.
 enum BicubicResampler {
     static func resizeAndCrop(_ source: PixelPlane, plan: CropPlan) -> PixelPlane {
         let needsHorizontal = plan.resizedWidth != source.width
@@ -19,43 +21,34 @@ enum BicubicResampler {
             return source.cropped(left: plan.left, top: plan.top, size: plan.size)
         case (true, false):
             let horizontal = ResampleCoefficients(inputSize: source.width, outputSize: plan.resizedWidth, window: columns)
-            return horizontalPass(source, rows: rows, coefficients: horizontal, columnOffset: 0)
+            return horizontalPass(source, rows: rows, coefficients: horizontal)
         case (false, true):
             let vertical = ResampleCoefficients(inputSize: source.height, outputSize: plan.resizedHeight, window: rows)
             return verticalPass(source, columns: columns, coefficients: vertical, rowOffset: 0)
         case (true, true):
             let horizontal = ResampleCoefficients(inputSize: source.width, outputSize: plan.resizedWidth, window: columns)
             let vertical = ResampleCoefficients(inputSize: source.height, outputSize: plan.resizedHeight, window: rows)
-            let heightShrink = source.height - plan.resizedHeight
-            let widthShrink = source.width - plan.resizedWidth
-            if heightShrink > 0 && heightShrink > widthShrink * 2 {
-                let firstColumn = horizontal.firstSource.first!
-                let lastColumn = horizontal.firstSource.last! + horizontal.sourceCount.last!
-                let intermediate = verticalPass(source, columns: firstColumn..<lastColumn, coefficients: vertical, rowOffset: 0)
-                return horizontalPass(intermediate, rows: 0..<plan.size, coefficients: horizontal, columnOffset: firstColumn)
-            }
             let firstRow = vertical.firstSource.first!
             let lastRow = vertical.firstSource.last! + vertical.sourceCount.last!
-            let intermediate = horizontalPass(source, rows: firstRow..<lastRow, coefficients: horizontal, columnOffset: 0)
+            let intermediate = horizontalPass(source, rows: firstRow..<lastRow, coefficients: horizontal)
             return verticalPass(intermediate, columns: 0..<plan.size, coefficients: vertical, rowOffset: firstRow)
         }
     }
 
     /// Resamples `rows` of `source` along x; the result has one column per coefficient slot.
-    /// `columnOffset` is the source column that `source`'s first column stands for.
     private static func horizontalPass(
-        _ source: PixelPlane, rows: Range<Int>, coefficients: ResampleCoefficients, columnOffset: Int
+        _ source: PixelPlane, rows: Range<Int>, coefficients: ResampleCoefficients
     ) -> PixelPlane {
         switch source.channels {
-        case 1: horizontalPass(source, rows: rows, coefficients: coefficients, columnOffset: columnOffset, layout: OneChannel.self)
-        case 2: horizontalPass(source, rows: rows, coefficients: coefficients, columnOffset: columnOffset, layout: TwoChannels.self)
-        case 3: horizontalPass(source, rows: rows, coefficients: coefficients, columnOffset: columnOffset, layout: ThreeChannels.self)
-        default: horizontalPass(source, rows: rows, coefficients: coefficients, columnOffset: columnOffset, layout: FourChannels.self)
+        case 1: horizontalPass(source, rows: rows, coefficients: coefficients, layout: OneChannel.self)
+        case 2: horizontalPass(source, rows: rows, coefficients: coefficients, layout: TwoChannels.self)
+        case 3: horizontalPass(source, rows: rows, coefficients: coefficients, layout: ThreeChannels.self)
+        default: horizontalPass(source, rows: rows, coefficients: coefficients, layout: FourChannels.self)
         }
     }
 
     private static func horizontalPass<Layout: ChannelLayout>(
-        _ source: PixelPlane, rows: Range<Int>, coefficients: ResampleCoefficients, columnOffset: Int, layout _: Layout.Type
+        _ source: PixelPlane, rows: Range<Int>, coefficients: ResampleCoefficients, layout _: Layout.Type
     ) -> PixelPlane {
         let channels = Layout.count
         let outputWidth = coefficients.firstSource.count
@@ -75,7 +68,7 @@ enum BicubicResampler {
                     let destination = outputBase + outputRow * outputRowLength
                     for column in 0..<outputWidth {
                         Layout.convolve(
-                            line + (firstSource[column] - columnOffset) * channels,
+                            line + firstSource[column] * channels,
                             taps: sourceCount[column],
                             kernel: weightBase + column * taps,
                             into: destination + column * channels
