@@ -87,13 +87,8 @@ public final class TextTower: Sendable {
         let positions = TensorView(weights.positionalEmbedding.base, shape: [1, length, width])
         try engine.add(stream, positions, into: stream)
 
-        let mask = AlignedFloats(count: length * length)
-        for query in 0..<length {
-            for key in (query + 1)..<max(query + 1, length) { mask.base[query * length + key] = -.infinity }
-        }
-        let maskView = TensorView(mask.base, shape: [1, length, length])
         for block in weights.blocks {
-            try block.apply(to: tokens.base, mask: maskView, workspace: workspace, engine: engine)
+            try block.apply(to: tokens.base, causal: true, workspace: workspace, engine: engine)
         }
 
         // ln_final and the projection only at each prompt's end-of-text row.

@@ -31,10 +31,10 @@ extension TransformerBlockWeights {
     /// Applies the block in place to the residual stream `tokens`, `[rows, width]`: the
     /// workspace's `rows / length` independent sequences of `length` tokens, one after another.
     ///
-    /// `mask` (`[1, length, length]`, −∞ where a query must not see a key) is added to every
-    /// head's logits; the text tower passes its causal mask, the vision tower none.
+    /// With `causal` (the text tower) a position attends only to itself and the positions
+    /// before it; the vision tower attends to every token.
     func apply(
-        to tokens: UnsafeMutablePointer<Float>, mask: TensorView?, workspace: BlockWorkspace, engine: ComputeEngine
+        to tokens: UnsafeMutablePointer<Float>, causal: Bool, workspace: BlockWorkspace, engine: ComputeEngine
     ) throws(TensorError) {
         let rows = workspace.rows
         let stream = TensorView.matrix(tokens, rows: rows, columns: width)
@@ -42,7 +42,15 @@ extension TransformerBlockWeights {
 
         try engine.layerNorm(stream, attentionNorm, into: normed)
         try engine.linear(normed, queryKeyValue, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
-        try attend(mask: mask, workspace: workspace, engine: engine)
+        if causal {
+            // PyTorch computes the scale in double precision and rounds it once.
+            engine.causalSelfAttention(
+                projection: workspace.queryKeyValue.base, output: workspace.attention.base,
+                sequences: rows / workspace.length, length: workspace.length, heads: heads, headWidth: width / heads,
+                scale: Float(1 / Double(width / heads).squareRoot()))
+        } else {
+            try attend(workspace: workspace, engine: engine)
+        }
         try engine.linear(
             workspace.attention.matrix(rows: rows, columns: width), attentionOutput, into: stream, epilogue: .residualAdd)
 
@@ -52,10 +60,10 @@ extension TransformerBlockWeights {
         try engine.linear(hidden, mlpContract, into: stream, epilogue: .residualAdd)
     }
 
-    /// Multi-head attention, `softmax(q·kᵀ/√d + mask)·v` per head and sequence. q, k and v are
+    /// Multi-head attention, `softmax(q·kᵀ/√d)·v` per head and sequence, on oneDNN. q, k and v are
     /// read in place from the fused projection (head h of q is columns h·d..<(h+1)·d of the
     /// first third), and each head's result lands in its columns of `attention`.
-    private func attend(mask: TensorView?, workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
+    private func attend(workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
         let length = workspace.length
         let headWidth = width / heads
         let fusedWidth = 3 * width
@@ -73,7 +81,7 @@ extension TransformerBlockWeights {
                 workspace.attention.base + sequence * length * width, shape: [heads, length, headWidth],
                 strides: [headWidth, width, 1])
 
-            try engine.matmul(queries, keys.transposed, into: scores, scale: scale, addend: mask)
+            try engine.matmul(queries, keys.transposed, into: scores, scale: scale)
             try engine.softmax(scores, into: scores)
             try engine.matmul(scores, values, into: output)
         }

@@ -83,7 +83,7 @@ public final class VisionTower: Sendable {
 
         var taps: [Int: Tensor] = [:]
         for (index, block) in weights.blocks.enumerated() {
-            try block.apply(to: workspace.tokens.base, mask: nil, workspace: workspace.blocks, engine: engine)
+            try block.apply(to: workspace.tokens.base, causal: false, workspace: workspace.blocks, engine: engine)
             let layer = index + 1
             if tapLayers.contains(layer) {
                 taps[layer] = workspace.tokens.tensor(shape: [patches, width], offset: width)
