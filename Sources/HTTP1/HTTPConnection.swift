@@ -314,15 +314,6 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         return wroteResponse
     }
 
-    /// 32 random hex digits.
-    private static func freshRequestID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in
-            let half = String(generator.next(), radix: 16)
-            return String(repeating: "0", count: 16 - half.count) + half
-        }.joined()
-    }
-
     private func queueResponse(_ response: HTTPResponse, context: ResponseContext) {
         var response = response
         if let problem = response.invalidityReason {
@@ -334,7 +325,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         // Every response carries a request id; the handler normally sets it, and the
         // server's own answers (parse errors, timeouts, 501) get a fresh one.
         if let header = settings.requestIDHeader, !response.headers.contains(header) {
-            response.headers.set(name: header, value: Self.freshRequestID())
+            response.headers.set(name: header, value: HTTPRequestID.fresh())
         }
         let closes = !context.clientAllowsKeepAlive || !lifecycle.allowsKeepAlive || response.asksToCloseConnection
         let date = loop.currentDate()

@@ -11,7 +11,9 @@ extension InCTRLService {
     /// is counted in the metrics and gets one access-log line.
     public var handler: HTTPHandler {
         var router = HTTPRouter()
-        route(&router, .get, "/healthz") { _ in try Self.json(["status": "ok"]) }
+        route(&router, .get, "/healthz") { _ in
+            HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: Self.healthyBody)
+        }
         route(&router, .get, "/readyz") { service, _ in try await service.readiness() }
         route(&router, .get, "/metrics") { service, _ in await service.metricsResponse() }
         route(&router, .get, "/openapi.yaml") { _ in
@@ -66,7 +68,7 @@ extension InCTRLService {
             metadata: [
                 "request_id": "\(requestID)", "method": "\(request.method.rawValue)", "path": "\(request.path)",
                 "route": "\(label.pattern ?? ServiceMetrics.unmatchedRoute)", "status": "\(response.status.code)",
-                "ms": "\(String(format: "%.1f", duration.inSeconds * 1000))", "bytes_in": "\(request.body.count)",
+                "ms": "\((duration.inSeconds * 10_000).rounded() / 10)", "bytes_in": "\(request.body.count)",
                 "bytes_out": "\(response.body.count)", "remote": "\(request.remoteAddress.map { "\($0)" } ?? "-")",
             ])
         return response
@@ -78,10 +80,13 @@ extension InCTRLService {
            given.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) {
             return given
         }
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        return HTTPRequestID.fresh()
     }
 
     // MARK: - Operations routes
+
+    /// The body of `GET /healthz`, built once: the probe is hit often and must stay cheap.
+    static let healthyBody = Array(#"{"status":"ok"}"#.utf8)
 
     private func readiness() async throws -> HTTPResponse {
         guard await state.isReady, let model = await state.model else {
