@@ -17,6 +17,9 @@ extension InCTRLService {
             throw APIError(.imageTooLarge, "The image is \(image.count) bytes; the limit is \(configuration.maxImageBytes).")
         }
 
+        // Refuse at once when the queue is full, before spending a core on decoding an image
+        // that would only be turned away (the admission itself happens in the model actor).
+        guard model.queueDepth < model.capacity else { throw ModelActor.AdmissionError.queueFull(capacity: model.capacity) }
         let prepared = try await offload { [pipeline] in try pipeline.prepare(image) }
         let (result, timing) = try await model.score(image: prepared.tensor, promptSet: entry.features, textPrior: entry.prior)
         metrics.recordQueueWait(.seconds(timing.queue))
