@@ -5,7 +5,7 @@
 # in a Swift toolchain image; the runtime stage is slim Debian with only the runtime
 # libraries, and its entrypoint is scripts/start-server (model preparation, then
 # `inctrl serve`). Changing what those scripts do means changing this file alike, and
-# the other way round: testing the scripts is what tests this image.
+# the other way round, so that the image does what the README's Quick start does.
 #
 #   docker build -t inctrl-serve .
 #   docker run -p 8080:8080 -v inctrl-data:/data -v inctrl-models:/models inctrl-serve
@@ -57,4 +57,4 @@ STOPSIGNAL SIGTERM
 # A first start writes or converts the model bundle (about 835 MB) before it listens.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=5m --retries=3 \
     CMD curl --fail --silent --show-error --max-time 2 "http://127.0.0.1:${INCTRL_PORT}/healthz" >/dev/null || exit 1
-ENTRYPOINT ["scripts/start-server"]
+ENTRYPOINT ["/opt/inctrl/scripts/start-server"]

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -13,7 +14,7 @@ import Glibc
 /// tests build nothing themselves. The server logs JSON lines to a file next to its data
 /// directory, which the tests read to learn its port and what it reported. Every wait is
 /// bounded, and a process still running when its `ServerProcess` goes away is killed.
-final class ServerProcess: @unchecked Sendable {
+final class ServerProcess: Sendable {
     /// Why a server process could not be used.
     enum Failure: Error, CustomStringConvertible {
         case executableNotFound(searched: [String])
@@ -89,7 +90,9 @@ final class ServerProcess: @unchecked Sendable {
     let process = Process()
     let logFile: URL
     private let session: URLSession
-    private var base: URL?
+    /// `http://host:port` once the server has logged where it listens.
+    private let address = Mutex<URL?>(nil)
+    private var base: URL? { address.withLock { $0 } }
 
     /// Starts `inctrl serve` over `dataDirectory` with the bundle at `model`; `environment`
     /// adds to (or overrides) the settings the tests always use.
@@ -160,7 +163,8 @@ final class ServerProcess: @unchecked Sendable {
     func waitUntilListening(seconds: Double = 30) async throws {
         try await poll("the 'listening' log line", seconds: seconds) {
             guard let line = logged("listening").first, let address = line["address"] as? String else { return false }
-            base = URL(string: "http://\(address)")
+            let base = URL(string: "http://\(address)")
+            self.address.withLock { $0 = base }
             return base != nil
         }
     }
