@@ -71,6 +71,16 @@ class Server:
     def logged(self, message):
         return [line for line in self.log_lines() if line.get("message") == message]
 
+    def wait_for_log(self, message, limit_s=30):
+        """The first log line with `message`; the server may log it just after acting on it."""
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            lines = self.logged(message)
+            if lines:
+                return lines[0]
+            time.sleep(0.01)
+        sys.exit(f"measure_restart: no '{message}' log line after {limit_s} s; log in {self.log_path}")
+
     def request(self, method, path, body=None, content_type=None, timeout=600):
         request = urllib.request.Request(self.base + path, data=body, method=method)
         if content_type:
@@ -112,7 +122,7 @@ class Server:
 def restart(args, data_dir, label, logs):
     server = Server(args.inctrl, args.model, data_dir, logs / f"{label}.log")
     seconds = server.wait_until_ready(args.limit)
-    ready = server.logged("ready")[0]
+    ready = server.wait_for_log("ready")
     server.stop()
     print(f"{label}: ready after {seconds:.2f} s (server's load: {ready['seconds']} s; "
           f"{ready['prompt_sets']} sets, {ready['from_cache']} from cache, {ready['recomputed']} recomputed)", flush=True)

@@ -151,7 +151,7 @@ import Glibc
         #expect(entries(dataDirectory, "prompt-sets") == listed, "only whole sets are on disk, and all are listed")
         #expect(entries(dataDirectory, "quarantine").isEmpty)
         #expect(server.logged("quarantined a damaged prompt set").isEmpty)
-        let ready = try #require(server.logged("ready").first)
+        let ready = try await server.firstLogged("ready")
         #expect(ready["prompt_sets"] as? String == "\(listed.count)" && ready["quarantined"] as? String == "0")
         #expect(ready["demo"] as? String == "true" && server.logged("serving a DEMO model with random weights: scores are NOT meaningful").count == 1)
         return (server, listed)
@@ -313,7 +313,7 @@ import Glibc
         #expect(readiness["prompt_sets"] as? Int == 1)
         let reports = server.logged("quarantined a damaged prompt set")
         #expect(reports.count == 1 && reports.first?["entry"] as? String == setB && reports.first?["level"] as? String == "error")
-        #expect(server.logged("ready").first?["quarantined"] as? String == "1")
+        #expect(try await server.firstLogged("ready")["quarantined"] as? String == "1")
         let quarantined = Self.entries(dataDirectory, "quarantine")
         #expect(quarantined.count == 1 && quarantined.first?.hasPrefix(setB + "-") == true)
         if let entry = quarantined.first {
@@ -342,7 +342,7 @@ import Glibc
 
         let server = try ServerProcess(model: try Self.bundle.get(), dataDirectory: dataDirectory)
         try await server.waitUntilReady()
-        let ready = try #require(server.logged("ready").first)
+        let ready = try await server.firstLogged("ready")
         #expect(ready["from_cache"] as? String == "1" && ready["recomputed"] as? String == "1")
         #expect(try await Self.score(Self.setA, on: server) == baseline.scores["A"])
         #expect(try await Self.score(Self.setB, on: server) == baseline.scores["B"])

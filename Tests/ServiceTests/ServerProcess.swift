@@ -143,6 +143,17 @@ final class ServerProcess: Sendable {
         logLines.filter { $0["message"] as? String == message }
     }
 
+    /// The first log line with this message, waiting for it: the server may write a line
+    /// just after acting on it (it turns ready, then logs "ready").
+    func firstLogged(_ message: String, seconds: Double = 10) async throws -> [String: Any] {
+        var found: [String: Any]?
+        try await poll("the '\(message)' log line", seconds: seconds) {
+            found = logged(message).first
+            return found != nil
+        }
+        return found ?? [:]
+    }
+
     private var logText: String {
         let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
         return String(text.suffix(4000))
