@@ -88,7 +88,6 @@ public final class InCTRLService: Sendable {
                 if try await restore(record, actor: actor, cache: cache) { restored += 1 } else { recomputed += 1 }
             }
             metrics.setPromptSetCount(store.count)
-            await state.markReady()
             logger.info(
                 "ready",
                 metadata: [
@@ -97,6 +96,8 @@ public final class InCTRLService: Sendable {
                     "from_cache": "\(restored)", "recomputed": "\(recomputed)", "quarantined": "\(report.quarantined.count)",
                     "seconds": "\(String(format: "%.2f", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9))",
                 ])
+            // Logged first, so a client that sees /readyz answer 200 also finds the line.
+            await state.markReady()
         } catch {
             await state.markFailed("\(error)")
             logger.critical("start-up failed; the service stays unready", metadata: ["error": "\(error)"])
