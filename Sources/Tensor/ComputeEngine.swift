@@ -16,6 +16,29 @@ public final class ComputeEngine: Sendable {
 
     private let runtime: Mutex<Runtime>
 
+    /// Whether this CPU multiplies bf16 natively (AVX-512 BF16 or AMX, as oneDNN detects
+    /// it, operating-system permission included). Without it oneDNN either refuses bf16
+    /// matmuls or emulates them more slowly than fp32, so bf16 weights are only worth
+    /// asking for where this is true.
+    public static var multipliesBF16Natively: Bool {
+        let required = dnnl_cpu_isa_avx512_core_bf16.rawValue
+        return dnnl_get_effective_cpu_isa().rawValue & required == required
+    }
+
+    /// The widest instruction set oneDNN uses here, by its name (`avx512_core_amx`, …).
+    public static var instructionSet: String {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_avx512_core_amx: "avx512_core_amx"
+        case dnnl_cpu_isa_avx512_core_bf16: "avx512_core_bf16"
+        case dnnl_cpu_isa_avx512_core_vnni: "avx512_core_vnni"
+        case dnnl_cpu_isa_avx512_core: "avx512_core"
+        case dnnl_cpu_isa_avx2: "avx2"
+        case dnnl_cpu_isa_avx: "avx"
+        case dnnl_cpu_isa_sse41: "sse41"
+        case let other: "isa 0x\(String(other.rawValue, radix: 16))"
+        }
+    }
+
     /// Creates a CPU engine and its stream.
     public init() throws(TensorError) {
         runtime = Mutex(try Runtime())
@@ -39,21 +62,14 @@ public final class ComputeEngine: Sendable {
         create: (dnnl_engine_t) throws(TensorError) -> (dnnl_primitive_desc_t, [Int32])
     ) throws(TensorError) {
         try runtime.withLock { (runtime) throws(TensorError) in
-            runtime.clock += 1
-            let entry: Runtime.Entry
-            if let cached = runtime.cache[key] {
-                entry = cached
-            } else {
-                let name = operation()
-                let (descriptor, kinds) = try create(runtime.engine)
-                let primitive = try PreparedPrimitive(descriptor: descriptor, engine: runtime.engine, argumentKinds: kinds, operation: name)
-                entry = Runtime.Entry(operation: name, primitive: primitive)
-                runtime.insert(entry, for: key)
-            }
-            entry.lastUse = runtime.clock
-            try entry.primitive.execute(
-                handles: handles, scratchpad: runtime.scratchpad.rawBase, stream: runtime.stream, operation: entry.operation)
+            try runtime.run(key, operation: operation(), handles: handles, create: create)
         }
+    }
+
+    /// Runs `body` on the engine's runtime while holding the lock, for work that must run
+    /// several primitives back to back on one shared buffer (the bf16 staging buffer).
+    func withRuntime<R>(_ body: (Runtime) throws(TensorError) -> R) throws(TensorError) -> R {
+        try runtime.withLock { (runtime) throws(TensorError) -> R in try body(runtime) }
     }
 
     /// Runs `body` with the engine while holding the lock, for one-off work at load time
@@ -87,6 +103,7 @@ extension ComputeEngine {
         let stream: dnnl_stream_t
         private(set) var cache: [PrimitiveKey: Entry] = [:]
         private(set) var scratchpad = AlignedFloats(count: 0)
+        private var stagingBuffer = AlignedFloats(count: 0)
         /// Counts executions, to find the least recently used primitive.
         var clock: UInt64 = 0
 
@@ -108,6 +125,37 @@ extension ComputeEngine {
             cache.removeAll()
             dnnl_stream_destroy(stream)
             dnnl_engine_destroy(engine)
+        }
+
+        /// Runs the primitive cached under `key` on `handles`, creating it with `create`
+        /// first if needed. The caller holds the engine's lock.
+        func run(
+            _ key: PrimitiveKey,
+            operation: @autoclosure () -> String,
+            handles: [UnsafeMutableRawPointer],
+            create: (dnnl_engine_t) throws(TensorError) -> (dnnl_primitive_desc_t, [Int32])
+        ) throws(TensorError) {
+            clock += 1
+            let entry: Entry
+            if let cached = cache[key] {
+                entry = cached
+            } else {
+                let name = operation()
+                let (descriptor, kinds) = try create(engine)
+                let primitive = try PreparedPrimitive(descriptor: descriptor, engine: engine, argumentKinds: kinds, operation: name)
+                entry = Entry(operation: name, primitive: primitive)
+                insert(entry, for: key)
+            }
+            entry.lastUse = clock
+            try entry.primitive.execute(handles: handles, scratchpad: scratchpad.rawBase, stream: stream, operation: entry.operation)
+        }
+
+        /// A buffer of at least `bytes` for operands converted to bf16 on their way into a
+        /// matmul; it grows to the largest request and is reused. Valid while the lock is held.
+        func staging(bytes: Int) -> UnsafeMutableRawPointer {
+            let needed = (bytes + MemoryLayout<Float>.stride - 1) / MemoryLayout<Float>.stride
+            if needed > stagingBuffer.count { stagingBuffer = AlignedFloats(count: needed) }
+            return stagingBuffer.rawBase
         }
 
         /// Caches `entry`, evicting the least recently used primitive when full, and grows the
@@ -135,4 +183,6 @@ enum PrimitiveKey: Hashable {
     case binary(algorithm: UInt32, a: StridedLayout, b: StridedLayout, output: StridedLayout)
     case rowNorms(input: StridedLayout, output: StridedLayout)
     case reorder(source: StridedLayout, destination: StridedLayout)
+    /// An fp32 → bf16 conversion of `source` into a dense row-major bf16 buffer.
+    case convertToBF16(source: StridedLayout)
 }
