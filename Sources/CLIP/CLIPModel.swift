@@ -9,17 +9,19 @@ public struct CLIPModel: Sendable {
     /// The prompt encoder.
     public let text: TextTower
 
-    /// Loads and packs every CLIP weight of `bundle`. A missing or mis-shaped tensor throws
-    /// `CLIPError.weights` naming the key.
-    public init(bundle: ModelBundle, engine: ComputeEngine) throws(CLIPError) {
+    /// Loads every CLIP weight of `bundle`, packing the matmul weights of both towers in
+    /// `precision`. A missing or mis-shaped tensor throws `CLIPError.weights` naming the key.
+    public init(bundle: ModelBundle, engine: ComputeEngine, precision: WeightPrecision = .fp32) throws(CLIPError) {
         config = bundle.config
         vision = VisionTower(
             weights: try VisionWeights(
-                loading: bundle.tensors, config: bundle.config.vision, embedDim: bundle.config.embedDim, engine: engine),
+                loading: bundle.tensors, config: bundle.config.vision, embedDim: bundle.config.embedDim, engine: engine,
+                precision: precision),
             engine: engine)
         text = TextTower(
             weights: try TextWeights(
-                loading: bundle.tensors, config: bundle.config.text, embedDim: bundle.config.embedDim, engine: engine),
+                loading: bundle.tensors, config: bundle.config.text, embedDim: bundle.config.embedDim, engine: engine,
+                precision: precision),
             engine: engine)
     }
 }

@@ -18,10 +18,13 @@ public struct TextWeights: Sendable {
     /// `text_projection`, `[width, embedDim]`, no bias.
     public let projection: LinearWeights
 
-    /// Loads the text tensors of `file`; a missing or mis-shaped tensor throws an error
-    /// naming its key.
-    public init(loading file: SafeTensorsFile, config: TextConfig, embedDim: Int, engine: ComputeEngine) throws(CLIPError) {
-        let loader = WeightLoader(file: file, engine: engine)
+    /// Loads the text tensors of `file`, packing every matmul weight in `precision`; a
+    /// missing or mis-shaped tensor throws an error naming its key.
+    public init(
+        loading file: SafeTensorsFile, config: TextConfig, embedDim: Int, engine: ComputeEngine,
+        precision: WeightPrecision = .fp32
+    ) throws(CLIPError) {
+        let loader = WeightLoader(file: file, engine: engine, precision: precision)
         let width = config.width
         self.config = config
         self.embedDim = embedDim

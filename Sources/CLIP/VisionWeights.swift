@@ -22,10 +22,13 @@ public struct VisionWeights: Sendable {
     /// `proj`, `[width, embedDim]`, no bias.
     public let projection: LinearWeights
 
-    /// Loads the `visual.*` tensors of `file`; a missing or mis-shaped tensor throws an error
-    /// naming its key.
-    public init(loading file: SafeTensorsFile, config: VisionConfig, embedDim: Int, engine: ComputeEngine) throws(CLIPError) {
-        let loader = WeightLoader(file: file, engine: engine)
+    /// Loads the `visual.*` tensors of `file`, packing every matmul weight in `precision`;
+    /// a missing or mis-shaped tensor throws an error naming its key.
+    public init(
+        loading file: SafeTensorsFile, config: VisionConfig, embedDim: Int, engine: ComputeEngine,
+        precision: WeightPrecision = .fp32
+    ) throws(CLIPError) {
+        let loader = WeightLoader(file: file, engine: engine, precision: precision)
         let width = config.width
         let tokens = config.patchCount + 1
         let patchValues = 3 * config.patchSize * config.patchSize
@@ -36,7 +39,7 @@ public struct VisionWeights: Sendable {
         patchEmbedding = try kernel { () throws(TensorError) in
             try engine.packLinear(
                 weight: convolution, orientation: .outputMajor, inFeatures: patchValues, outFeatures: width,
-                typicalRows: config.patchCount)
+                typicalRows: config.patchCount, precision: precision)
         }
         let classEmbedding = try loader.tensor("visual.class_embedding", [width])
         let positions = try loader.tensor("visual.positional_embedding", [tokens, width])

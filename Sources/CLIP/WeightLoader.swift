@@ -1,10 +1,12 @@
 import Tensor
 
 /// Reads a tower's tensors by reference key, checks each shape, and packs matmul weights,
-/// so a missing or mis-shaped tensor is a load error naming its key.
+/// so a missing or mis-shaped tensor is a load error naming its key. Matmul weights are
+/// packed in `precision`.
 struct WeightLoader {
     let file: SafeTensorsFile
     let engine: ComputeEngine
+    let precision: WeightPrecision
 
     /// The tensor `key`, which must have exactly `shape`.
     func floats(_ key: String, _ shape: [Int]) throws(CLIPError) -> [Float] {
@@ -31,7 +33,7 @@ struct WeightLoader {
         return try kernel { () throws(TensorError) in
             try engine.packLinear(
                 weight: weightScalars, orientation: .outputMajor, inFeatures: inFeatures, outFeatures: outFeatures,
-                bias: biasScalars, typicalRows: typicalRows)
+                bias: biasScalars, typicalRows: typicalRows, precision: precision)
         }
     }
 
@@ -41,7 +43,7 @@ struct WeightLoader {
         return try kernel { () throws(TensorError) in
             try engine.packLinear(
                 weight: weightScalars, orientation: .inputMajor, inFeatures: inFeatures, outFeatures: outFeatures,
-                typicalRows: typicalRows)
+                typicalRows: typicalRows, precision: precision)
         }
     }
 

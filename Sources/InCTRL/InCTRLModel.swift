@@ -6,7 +6,7 @@ import Tensor
 public struct ModelInfo: Sendable, Equatable, Codable {
     /// The bundle's name.
     public let name: String
-    /// The precision the forward passes ran in (`fp32`).
+    /// The precision the towers' matmuls ran in (`fp32` or `bf16`).
     public let precision: String
     /// True for randomly initialised bundles: scores mean nothing.
     public let demo: Bool
@@ -24,7 +24,7 @@ public enum InCTRLError: Error, CustomStringConvertible {
     case kernel(TensorError)
     /// A prompt set needs at least one image.
     case emptyPromptSet
-    /// The requested precision is not available.
+    /// The requested precision is unknown, or this CPU cannot run it natively.
     case unsupportedPrecision(String)
 
     public var description: String {
@@ -34,7 +34,12 @@ public enum InCTRLError: Error, CustomStringConvertible {
         case let .clip(error): "\(error)"
         case let .kernel(error): "tensor kernel failed: \(error)"
         case .emptyPromptSet: "a prompt set needs at least one normal image"
-        case let .unsupportedPrecision(precision): "precision '\(precision)' is not available; use fp32"
+        case let .unsupportedPrecision(precision) where precision == WeightPrecision.bf16.rawValue:
+            "precision 'bf16' needs a CPU that multiplies bf16 natively (AVX-512 BF16 or AMX); "
+                + "this one offers \(ComputeEngine.instructionSet); use fp32"
+        case let .unsupportedPrecision(precision):
+            "precision '\(precision)' is not available; use one of "
+                + WeightPrecision.allCases.map(\.rawValue).joined(separator: ", ")
         }
     }
 }
@@ -48,17 +53,37 @@ public final class InCTRLModel: Sendable {
     public let config: BundleConfig
     /// Name, precision and demo flag, as responses report them.
     public let info: ModelInfo
-    /// The SHA-256 of `model.safetensors`: what caches of derived features are keyed by.
+    /// What caches of derived features are keyed by: the SHA-256 of `model.safetensors`,
+    /// followed by `-bf16` when the towers run in bf16 (their features differ from fp32's).
     public let identity: String
+    /// The precision the towers' matmuls run in.
+    public let precision: WeightPrecision
 
     let clip: CLIPModel
     let weights: InCTRLWeights
     let tokenizer: CLIPTokenizer
     let scorer: InCTRLScorer
 
-    /// Loads every weight of `bundle` and checks it.
-    public init(bundle: ModelBundle, precision: String = "fp32") throws(InCTRLError) {
-        guard precision == "fp32" else { throw .unsupportedPrecision(precision) }
+    /// Whether this machine can run the towers in `precision`: fp32 always, bf16 where the
+    /// CPU multiplies bf16 natively.
+    public static func supports(_ precision: WeightPrecision) -> Bool {
+        switch precision {
+        case .fp32: true
+        case .bf16: ComputeEngine.multipliesBF16Natively
+        }
+    }
+
+    /// Loads every weight of `bundle` and checks it, with the CLIP towers' matmul weights in
+    /// `precision` (given by name: `fp32` or `bf16`). The InCTRL heads always run in fp32.
+    public convenience init(bundle: ModelBundle, precision name: String) throws(InCTRLError) {
+        guard let precision = WeightPrecision(rawValue: name) else { throw .unsupportedPrecision(name) }
+        try self.init(bundle: bundle, precision: precision)
+    }
+
+    /// Loads every weight of `bundle` and checks it, with the CLIP towers' matmul weights in
+    /// `precision`. The InCTRL heads always run in fp32.
+    public init(bundle: ModelBundle, precision: WeightPrecision = .fp32) throws(InCTRLError) {
+        guard Self.supports(precision) else { throw .unsupportedPrecision(precision.rawValue) }
         let engine: ComputeEngine
         do {
             engine = try ComputeEngine()
@@ -71,7 +96,7 @@ public final class InCTRLModel: Sendable {
             throw .bundle(error)
         }
         do {
-            clip = try CLIPModel(bundle: bundle, engine: engine)
+            clip = try CLIPModel(bundle: bundle, engine: engine, precision: precision)
         } catch {
             throw .clip(error)
         }
@@ -87,9 +112,11 @@ public final class InCTRLModel: Sendable {
         }
         config = bundle.config
         scorer = InCTRLScorer(weights: weights, engine: engine)
-        info = ModelInfo(name: bundle.config.name, precision: precision, demo: bundle.config.demo)
+        self.precision = precision
+        info = ModelInfo(name: bundle.config.name, precision: precision.rawValue, demo: bundle.config.demo)
         do {
-            identity = try SHA256.hex(ofFileAt: bundle.tensors.url.path)
+            let digest = try SHA256.hex(ofFileAt: bundle.tensors.url.path)
+            identity = precision == .fp32 ? digest : "\(digest)-\(precision.rawValue)"
         } catch {
             throw .bundle(.tensors(.unreadable(path: error.path, reason: error.reason)))
         }

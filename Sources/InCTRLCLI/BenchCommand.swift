@@ -4,8 +4,8 @@ import Foundation
 import InCTRL
 import Tensor
 
-/// `inctrl bench`: times the fp32 vision forward of one image, or with `--shots` the whole
-/// query and the registration of a prompt set (DESIGN.md §4.2, §5).
+/// `inctrl bench`: times the vision forward of one image, or with `--shots` the whole query
+/// and the registration of a prompt set (DESIGN.md §4.2, §5), in fp32 or bf16.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -20,6 +20,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Untimed passes first (primitive creation, caches, page faults).")
     var warmup: Int = 3
+
+    @Option(help: "fp32 or bf16 (where the CPU multiplies bf16 natively).")
+    var precision: String = "fp32"
 
     @Flag(help: "List the oneDNN kernels the forward pass uses.")
     var showKernels = false
@@ -38,7 +41,16 @@ struct BenchCommand: ParsableCommand {
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
         guard registrations > 0 else { throw ValidationError("--registrations must be at least 1") }
         if shots == nil, images != nil { throw ValidationError("--images needs --shots") }
+        guard let weightPrecision = WeightPrecision(rawValue: precision) else {
+            throw ValidationError("--precision must be one of " + WeightPrecision.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard InCTRLModel.supports(weightPrecision) else {
+            throw ValidationError("\(InCTRLError.unsupportedPrecision(precision))")
+        }
     }
+
+    /// `--precision`, checked by `validate()`.
+    private var weightPrecision: WeightPrecision { WeightPrecision(rawValue: precision) ?? .fp32 }
 
     func run() throws {
         if let shots {
@@ -52,7 +64,7 @@ struct BenchCommand: ParsableCommand {
         let bundle = try ModelBundle.open(URL(fileURLWithPath: model), requireVocabulary: false)
         let engine = try ComputeEngine()
         let loadStart = ContinuousClock.now
-        let clip = try CLIPModel(bundle: bundle, engine: engine)
+        let clip = try CLIPModel(bundle: bundle, engine: engine, precision: weightPrecision)
         let loadSeconds = (ContinuousClock.now - loadStart).seconds
         let vision = clip.vision
 
@@ -71,7 +83,7 @@ struct BenchCommand: ParsableCommand {
         seconds.sort()
 
         let median = Self.percentile(seconds, 0.5)
-        print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision fp32")
+        print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision \(precision) (\(ComputeEngine.instructionSet))")
         print("vision forward, one \(vision.config.imageSize) px image, \(iterations) iterations after \(warmup) warm-up:")
         print(String(format: "  min %.4f s, median %.4f s, p95 %.4f s", seconds[0], median, Self.percentile(seconds, 0.95)))
         print(String(format: "  %.2f images/s (1 / median)", 1 / median))
@@ -136,12 +148,12 @@ extension BenchCommand {
         let inputs = try loadImages()
         let bundle = try ModelBundle.open(URL(fileURLWithPath: model))
         let loadStart = ContinuousClock.now
-        let inctrl = try InCTRLModel(bundle: bundle)
+        let inctrl = try InCTRLModel(bundle: bundle, precision: weightPrecision)
         let loadSeconds = (ContinuousClock.now - loadStart).seconds
         let pipeline = ImagePipeline()
         let decoded = try inputs.map { try prepare($0.bytes, path: $0.path, pipeline).tensor }
 
-        print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision fp32, model load \(String(format: "%.2f", loadSeconds)) s")
+        print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision \(precision) (\(ComputeEngine.instructionSet)), model load \(String(format: "%.2f", loadSeconds)) s")
         print("images: \(inputs.count) from \(images ?? Self.defaultImageDirectory), used in turn for prompts and queries")
         var keys: [String] = []
         for k in shots {

@@ -36,6 +36,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "At most this many test images per category, spread evenly (for quick runs).")
     var limit: Int?
 
+    @Option(help: "fp32 or bf16 (where the CPU multiplies bf16 natively).")
+    var precision: String = "fp32"
+
     func validate() throws {
         guard shots >= 1 else { throw ValidationError("--shots must be at least 1") }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
@@ -44,7 +47,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let bundle = try ModelBundle.open(URL(fileURLWithPath: model))
-        let loaded = try InCTRLModel(bundle: bundle)
+        let loaded = try InCTRLModel(bundle: bundle, precision: precision)
         if loaded.info.demo {
             printError("warning: \(loaded.info.name) is a demo bundle with random weights; these numbers mean nothing")
         }

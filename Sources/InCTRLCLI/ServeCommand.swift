@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import HTTP1
+import InCTRL
 import Logging
 import Service
+import Tensor
 
 /// `inctrl serve`: the HTTP service (DESIGN.md §4.2–4.3).
 struct ServeCommand: AsyncParsableCommand {
@@ -25,7 +27,12 @@ struct ServeCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let settings: ServiceConfiguration
         do {
-            settings = try ServiceConfiguration.load(file: config.map { URL(fileURLWithPath: $0) }, environment: environment)
+            // bf16 is offered only where this CPU multiplies it natively.
+            let supported = Set(ServiceConfiguration.Precision.allCases.filter { precision in
+                WeightPrecision(rawValue: precision.rawValue).map(InCTRLModel.supports) ?? false
+            })
+            settings = try ServiceConfiguration.load(
+                file: config.map { URL(fileURLWithPath: $0) }, environment: environment, supportedPrecisions: supported)
         } catch {
             throw ValidationError("invalid configuration: \(error)")
         }
