@@ -234,4 +234,38 @@ import Testing
         #expect(after["score"] as? Double == before["score"] as? Double)
         #expect((after["residual_map"] as? [String: Any])?["values"] as? [Double] == (before["residual_map"] as? [String: Any])?["values"] as? [Double])
     }
+
+    /// bf16 is a precision of its own: responses say so, scores stay close to fp32's, and its
+    /// features live in their own cache, so switching precision never serves the other's.
+    @Test(.enabled(if: InCTRLModel.supports(.bf16), "this CPU has no native bf16 multiply"))
+    func bf16ServesItsOwnPrecisionAndFeatureCache() async throws {
+        let data = try dataDirectory()
+        let query = try Self.cell("0002_defective")
+        let json = [UInt8](try JSONSerialization.data(withJSONObject: [
+            "class_name": "cell", "images": [try Self.cell("0004_functional"), try Self.cell("0011_functional")].map { Data($0).base64EncodedString() },
+        ]))
+        func scoreOnce(_ precision: ServiceConfiguration.Precision) async throws -> [String: Any] {
+            let running = try await Running(dataDirectory: data) { $0.precision = precision }
+            let (_, registered) = try await running.json("POST", "/prompts", body: json, contentType: "application/json")
+            let id = try #require(registered["id"] as? String)
+            let (status, result) = try await running.json("POST", "/score?prompt_set=\(id)", body: query, contentType: "image/png")
+            await running.stop()
+            #expect(status == 200)
+            #expect((result["model"] as? [String: Any])?["precision"] as? String == precision.rawValue)
+            return result
+        }
+        let fp32 = try await scoreOnce(.fp32)
+        let bf16 = try await scoreOnce(.bf16)
+        let fp32Again = try await scoreOnce(.fp32)
+
+        let exact = try #require(fp32["score"] as? Double)
+        let reduced = try #require(bf16["score"] as? Double)
+        #expect(reduced != exact, "bf16 gave fp32's score bit for bit: it did not run in bf16")
+        #expect(abs(reduced - exact) < 0.05, "bf16 score \(reduced) against fp32 \(exact)")
+        #expect(fp32Again["score"] as? Double == exact)
+        #expect((fp32Again["residual_map"] as? [String: Any])?["values"] as? [Double] == (fp32["residual_map"] as? [String: Any])?["values"] as? [Double])
+
+        let caches = try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent("feature-cache").path).sorted()
+        #expect(caches.count == 2 && caches[1] == caches[0] + "-bf16", "\(caches)")
+    }
 }
