@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""The PyTorch yardstick for `inctrl bench`: OpenCLIP's fp32 vision forward of
-ViT-B-16-plus-240 on one 240 px image, random weights, 2 threads, inference mode.
+"""The PyTorch yardstick for `inctrl bench`: OpenCLIP's vision forward of
+ViT-B-16-plus-240 on one 240 px image, random weights, 2 threads, inference mode; in fp32,
+or with `--precision bf16` under CPU autocast to bfloat16 (PyTorch's own mixed precision:
+linear layers in bf16 through oneDNN, AMX where the CPU has it).
 
 Prints min / median / p95 latency like `inctrl bench`, and a last line `median_s=…`.
 """
@@ -23,6 +25,7 @@ def main():
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -30,7 +33,8 @@ def main():
     model = open_clip.create_model("ViT-B-16-plus-240", pretrained=None).eval()
     image = torch.randn(1, 3, 240, 240)
 
-    with torch.inference_mode():
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
+    with torch.inference_mode(), autocast:
         for _ in range(args.warmup):
             model.encode_image(image)
         seconds = []
@@ -40,7 +44,7 @@ def main():
             seconds.append(time.perf_counter() - start)
     seconds.sort()
     median = percentile(seconds, 0.5)
-    print(f"PyTorch {torch.__version__} / open_clip {open_clip.__version__}, {args.threads} threads, fp32")
+    print(f"PyTorch {torch.__version__} / open_clip {open_clip.__version__}, {args.threads} threads, {args.precision}")
     print(f"vision forward, one 240 px image, {args.iterations} iterations after {args.warmup} warm-up:")
     print(f"  min {seconds[0]:.4f} s, median {median:.4f} s, p95 {percentile(seconds, 0.95):.4f} s")
     print(f"median_s={median:.5f}")

@@ -34,11 +34,11 @@ public struct TextWeights: Sendable {
         for index in 0..<config.layers {
             blocks.append(try TransformerBlockWeights(
                 loading: loader, prefix: "transformer.resblocks.\(index).", width: width, heads: config.heads,
-                mlpWidth: config.mlpWidth, typicalRows: config.contextLength))
+                mlpWidth: config.mlpWidth, typicalRows: TextTower.defaultRowsPerPass))
         }
         self.blocks = blocks
         finalNorm = try loader.layerNorm("ln_final", width: width)
         projection = try loader.projection(
-            "text_projection", inFeatures: width, outFeatures: embedDim, typicalRows: TextTower.promptsPerPass)
+            "text_projection", inFeatures: width, outFeatures: embedDim, typicalRows: TextTower.defaultRowsPerPass)
     }
 }

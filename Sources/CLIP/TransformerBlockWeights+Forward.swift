@@ -1,40 +1,49 @@
 import Tensor
 
-/// Scratch buffers for running residual blocks over `sequences` sequences of `length`
-/// tokens, allocated once and reused by every block of every forward pass.
+/// Which tokens each token attends to.
+enum AttentionPattern {
+    /// Independent sequences of `length` rows each, one after another; every token attends
+    /// to every token of its sequence (the vision tower).
+    case full(length: Int)
+    /// Rows of a prefix tree of sequences under a causal mask (the text tower): a row
+    /// attends to itself and the rows of its path from the first token (see
+    /// `ComputeEngine.prefixTreeSelfAttention`).
+    case prefixTree(parents: [Int])
+}
+
+/// Scratch buffers for running residual blocks over `rows` tokens, allocated once and reused
+/// by every block of every forward pass.
 final class BlockWorkspace: Sendable {
     let rows: Int
-    let length: Int
     /// LayerNorm output, `[rows, width]`.
     let normed: AlignedFloats
     /// Fused q | k | v projection, `[rows, 3·width]`.
     let queryKeyValue: AlignedFloats
-    /// Attention logits then probabilities of one sequence, `[heads, length, length]`.
+    /// Attention logits then probabilities of one full-attention sequence,
+    /// `[heads, length, length]` (empty for a prefix tree, whose kernel needs none).
     let scores: AlignedFloats
     /// Concatenated head outputs, `[rows, width]`.
     let attention: AlignedFloats
     /// MLP hidden activations, `[rows, mlpWidth]`.
     let hidden: AlignedFloats
 
-    init(sequences: Int, length: Int, width: Int, heads: Int, mlpWidth: Int) {
-        rows = sequences * length
-        self.length = length
+    /// Buffers for `rows` tokens; `scoreLength` is the length of a full-attention sequence,
+    /// or 0 for a prefix tree.
+    init(rows: Int, scoreLength: Int, width: Int, heads: Int, mlpWidth: Int) {
+        self.rows = rows
         normed = AlignedFloats(count: rows * width)
         queryKeyValue = AlignedFloats(count: rows * 3 * width)
-        scores = AlignedFloats(count: heads * length * length)
+        scores = AlignedFloats(count: heads * scoreLength * scoreLength)
         attention = AlignedFloats(count: rows * width)
         hidden = AlignedFloats(count: rows * mlpWidth)
     }
 }
 
 extension TransformerBlockWeights {
-    /// Applies the block in place to the residual stream `tokens`, `[rows, width]`: the
-    /// workspace's `rows / length` independent sequences of `length` tokens, one after another.
-    ///
-    /// With `causal` (the text tower) a position attends only to itself and the positions
-    /// before it; the vision tower attends to every token.
+    /// Applies the block in place to the residual stream `tokens`, `[rows, width]`, whose
+    /// tokens attend to each other as `pattern` says.
     func apply(
-        to tokens: UnsafeMutablePointer<Float>, causal: Bool, workspace: BlockWorkspace, engine: ComputeEngine
+        to tokens: UnsafeMutablePointer<Float>, pattern: AttentionPattern, workspace: BlockWorkspace, engine: ComputeEngine
     ) throws(TensorError) {
         let rows = workspace.rows
         let stream = TensorView.matrix(tokens, rows: rows, columns: width)
@@ -42,14 +51,14 @@ extension TransformerBlockWeights {
 
         try engine.layerNorm(stream, attentionNorm, into: normed)
         try engine.linear(normed, queryKeyValue, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
-        if causal {
+        switch pattern {
+        case let .full(length):
+            try attend(length: length, workspace: workspace, engine: engine)
+        case let .prefixTree(parents):
             // PyTorch computes the scale in double precision and rounds it once.
-            engine.causalSelfAttention(
-                projection: workspace.queryKeyValue.base, output: workspace.attention.base,
-                sequences: rows / workspace.length, length: workspace.length, heads: heads, headWidth: width / heads,
-                scale: Float(1 / Double(width / heads).squareRoot()))
-        } else {
-            try attend(workspace: workspace, engine: engine)
+            engine.prefixTreeSelfAttention(
+                projection: workspace.queryKeyValue.base, output: workspace.attention.base, parents: parents,
+                heads: heads, headWidth: width / heads, scale: Float(1 / Double(width / heads).squareRoot()))
         }
         try engine.linear(
             workspace.attention.matrix(rows: rows, columns: width), attentionOutput, into: stream, epilogue: .residualAdd)
@@ -63,8 +72,7 @@ extension TransformerBlockWeights {
     /// Multi-head attention, `softmax(q·kᵀ/√d)·v` per head and sequence, on oneDNN. q, k and v are
     /// read in place from the fused projection (head h of q is columns h·d..<(h+1)·d of the
     /// first third), and each head's result lands in its columns of `attention`.
-    private func attend(workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
-        let length = workspace.length
+    private func attend(length: Int, workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
         let headWidth = width / heads
         let fusedWidth = 3 * width
         // PyTorch computes the scale in double precision and rounds it once.

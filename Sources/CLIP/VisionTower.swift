@@ -83,7 +83,8 @@ public final class VisionTower: Sendable {
 
         var taps: [Int: Tensor] = [:]
         for (index, block) in weights.blocks.enumerated() {
-            try block.apply(to: workspace.tokens.base, causal: false, workspace: workspace.blocks, engine: engine)
+            try block.apply(
+                to: workspace.tokens.base, pattern: .full(length: patches + 1), workspace: workspace.blocks, engine: engine)
             let layer = index + 1
             if tapLayers.contains(layer) {
                 taps[layer] = workspace.tokens.tensor(shape: [patches, width], offset: width)
@@ -122,6 +123,6 @@ final class VisionWorkspace: Sendable {
         pooled = AlignedFloats(count: config.width)
         embedding = AlignedFloats(count: embedDim)
         blocks = BlockWorkspace(
-            sequences: 1, length: tokens, width: config.width, heads: config.heads, mlpWidth: config.mlpWidth)
+            rows: tokens, scoreLength: tokens, width: config.width, heads: config.heads, mlpWidth: config.mlpWidth)
     }
 }
