@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The PyTorch yardsticks for `inctrl bench --shots`: one InCTRL query on full-size random
-weights (ViT-B-16-plus-240), 2 threads, inference mode, fp32, two ways:
+weights (ViT-B-16-plus-240), 2 threads, inference mode, fp32 (or with `--precision bf16`
+under CPU autocast to bfloat16, PyTorch's own mixed precision), two ways:
 
 - as released: `mala-lab/InCTRL`'s `InCTRL.forward` algorithm at batch size 1, on the CPU.
   Every query encodes itself and its K normal images, tokenises and encodes the 242 text
@@ -210,6 +211,7 @@ def main():
     parser.add_argument("--released-queries", type=int, default=3, help="timed as-released queries (0: skip)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--class-name", default="solar_cell")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -217,10 +219,11 @@ def main():
     cells = sorted(ELPV_FIXTURES.glob("png_elpv_*.png"))
     images = [preprocess(path) for path in cells]
     normals = [images[index % len(images)] for index in range(args.shots)]
-    print(f"PyTorch {torch.__version__} / open_clip {open_clip.__version__}, {args.threads} threads, fp32, "
+    print(f"PyTorch {torch.__version__} / open_clip {open_clip.__version__}, {args.threads} threads, {args.precision}, "
           f"K = {args.shots}, {len(images)} ELPV cells in turn")
     keys = []
-    with torch.inference_mode():
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
+    with torch.inference_mode(), autocast:
         start = time.perf_counter()
         prompt_set = CachedPromptSet(model, normals, args.class_name)
         register = time.perf_counter() - start
