@@ -43,6 +43,11 @@ public actor ModelActor {
 
     private let computeQueue = DispatchQueue(label: "inctrl.model.compute", qos: .userInitiated)
     private var textPriors: [String: TextPrior] = [:]
+    /// Text priors being computed, so concurrent first requests for a class name share one
+    /// computation instead of each running the text tower.
+    private var pendingTextPriors: [String: Task<TextPrior, Error>] = [:]
+    /// How many text priors this actor has computed (not restored or shared).
+    private(set) var textPriorsComputed = 0
     private let depth = Atomic<Int>(0)
 
     /// Owns `model`, admitting at most `capacity` (≥ 1) concurrent requests.
@@ -74,12 +79,25 @@ public actor ModelActor {
     }
 
     /// The text prior of `className`, computed once per name and then served from memory.
+    /// Requests that arrive while it is being computed wait for that computation.
     public func textPrior(className: String) async throws -> TextPrior {
         if let cached = textPriors[className] { return cached }
+        if let pending = pendingTextPriors[className] { return try await pending.value }
         let model = self.model
-        let prior = try await run { () throws(InCTRLError) in try model.textPrior(className: className) }.result
-        textPriors[className] = prior
-        return prior
+        let computation = Task { () async throws -> TextPrior in
+            try await self.run { () throws(InCTRLError) in try model.textPrior(className: className) }.result
+        }
+        pendingTextPriors[className] = computation
+        textPriorsComputed += 1
+        do {
+            let prior = try await computation.value
+            textPriors[className] = prior
+            pendingTextPriors[className] = nil
+            return prior
+        } catch {
+            pendingTextPriors[className] = nil
+            throw error
+        }
     }
 
     /// Adds a text prior computed earlier (restored from a cache).

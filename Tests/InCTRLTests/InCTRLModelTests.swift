@@ -119,4 +119,29 @@ import Testing
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(!ran.withLock { $0 })
     }
+
+    /// Concurrent first requests for one class name share a single text-prior computation,
+    /// and all get the prior computing it alone gives.
+    @Test func concurrentFirstTextPriorRequestsShareOneComputation() async throws {
+        let (model, _) = try Self.loaded.get()
+        let actor = ModelActor(model: model, capacity: 8)
+        let gate = DispatchSemaphore(value: 0)
+        // Hold the compute queue so every request below arrives while the first is pending.
+        let blocker = Task { try await actor.run { () throws(InCTRLError) in gate.wait() } }
+        while actor.queueDepth == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let requests = (0..<4).map { _ in Task { try await actor.textPrior(className: "screw") } }
+        while await actor.textPriorsComputed == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(50))
+        gate.signal()
+        _ = try await blocker.value
+
+        let expected = try model.textPrior(className: "screw")
+        for request in requests {
+            let prior = try await request.value
+            #expect(prior.normal == expected.normal && prior.anomalous == expected.anomalous)
+        }
+        #expect(await actor.textPriorsComputed == 1)
+        _ = try await actor.textPrior(className: "screw")
+        #expect(await actor.textPriorsComputed == 1)
+    }
 }
