@@ -10,7 +10,7 @@ extension ServiceConfiguration {
         .integer("port", \.port, in: 0...65535, meaning: "TCP port to listen on; 0 lets the kernel choose."),
         .text("model", \.model, meaning: "Directory of the model bundle to serve."),
         .text("data_dir", \.dataDirectory, meaning: "Directory where prompt sets are stored; created if missing."),
-        .choice("precision", \.precision, meaning: "Precision of the forward pass; bf16 only where the model and CPU support it."),
+        .choice("precision", \.precision, meaning: "Precision of the CLIP towers' matmuls: fp32 (the reference's arithmetic) or bf16 (faster; refused at start where the CPU does not multiply bf16 natively)."),
         .integer("max_body_bytes", \.maxBodyBytes, in: 1...Int.max, meaning: "Largest request body in bytes (413 beyond)."),
         .integer("max_header_bytes", \.maxHeaderBytes, in: 1024...(1024 * 1024), meaning: "Largest request header section in bytes (431 beyond)."),
         .integer("max_connections", \.maxConnections, in: 1...Int.max, meaning: "Most client connections open at once."),
