@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The CLIP towers of a bundle in the Swift bf16 scheme, emulated in PyTorch.
 
-`--precision bf16` rounds the operands of every CLIP matmul to bfloat16 (round to nearest
+The bf16 scheme rounds the operands of every CLIP matmul to bfloat16 (round to nearest
 even) and accumulates their products in fp32: the patch embedding (`conv1`), each block's
 attention `in_proj` and `out_proj` and MLP `c_fc` and `c_proj`, the visual `proj` and the
 `text_projection`. Biases, GELU, residual sums, LayerNorm, softmax and the attention
@@ -57,9 +57,9 @@ def rounded_to_bf16(tensor):
 class BF16TowerMatmuls:
     """While active, `F.linear` and `F.conv2d` multiply operands rounded to bf16 and
     accumulate in `accumulation` (fp32, as the Swift kernels do; fp64 gives exactly rounded
-    sums), adding the bias before the one rounding to fp32; `project` does the same for the
-    `x @ proj` products that OpenCLIP writes as plain matmuls. `counts` records each kind, so
-    a caller can check that every matmul it expected took the rounded path.
+    sums), bias included, returning fp32; `project` does the same for the `x @ proj`
+    products that OpenCLIP writes as plain matmuls. `counts` records each kind, so a caller
+    can check that every matmul it expected took the rounded path.
 
     The fused multi-head attention fast path is switched off meanwhile: it would run the
     attention projections without calling `F.linear`.

@@ -36,12 +36,12 @@ struct CLIPFixture {
     /// Row `index` of the tensor `name` of `file` (its first dimension dropped); by default
     /// of the fp32 reference.
     func row(_ index: Int, of name: String, in file: SafeTensorsFile? = nil) throws -> Tensor {
-        let all = try whole(name, in: file)
+        let all = try tensor(name, in: file)
         return try all.rows(index..<(index + 1)).reshaped(to: Array(all.shape.dropFirst()))
     }
 
     /// The tensor `name` of `file`; by default of the fp32 reference.
-    func whole(_ name: String, in file: SafeTensorsFile? = nil) throws -> Tensor {
+    func tensor(_ name: String, in file: SafeTensorsFile? = nil) throws -> Tensor {
         let file = file ?? reference
         guard let entry = file.entry(name) else { throw SafeTensorsError.missingTensor(name) }
         return try Tensor(shape: entry.shape, scalars: file.floats(name))

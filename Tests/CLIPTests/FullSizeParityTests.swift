@@ -104,7 +104,7 @@ extension FullSizeParityTests {
             }
         }
         _ = try compare(
-            "text", try bf16.text.encode(fixture.tokenRows()), emulated: fixture.whole("text", in: emulated),
-            fp32: fixture.whole("text"))
+            "text", try bf16.text.encode(fixture.tokenRows()), emulated: fixture.tensor("text", in: emulated),
+            fp32: fixture.tensor("text"))
     }
 }
