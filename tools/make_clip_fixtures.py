@@ -64,10 +64,11 @@ PROMPTS = [
 ]
 
 
-def build_model(architecture, seed):
-    """An OpenCLIP CLIP of `architecture` with every parameter drawn from `seed`."""
+def open_clip_model(architecture):
+    """An OpenCLIP CLIP (exact GELU) of `architecture`, a bundle config's `vision`, `text`
+    and `embed_dim`, with OpenCLIP's initial weights."""
     vision, text = architecture["vision"], architecture["text"]
-    model = CLIP(
+    return CLIP(
         embed_dim=architecture["embed_dim"],
         vision_cfg=CLIPVisionCfg(
             layers=vision["layers"], width=vision["width"], head_width=vision["width"] // vision["heads"],
@@ -77,7 +78,12 @@ def build_model(architecture, seed):
             context_length=text["context_length"], vocab_size=text["vocab_size"], width=text["width"],
             heads=text["heads"], layers=text["layers"], mlp_ratio=text["mlp_width"] / text["width"]),
         quick_gelu=False,
-    )
+    ).eval()
+
+
+def build_model(architecture, seed):
+    """An OpenCLIP CLIP of `architecture` with every parameter drawn from `seed`."""
+    model = open_clip_model(architecture)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, parameter in model.named_parameters():

@@ -18,15 +18,33 @@ term can hide behind an identity. Outputs, in Tests/Fixtures/inctrl-tiny/:
                          `text.normal`, `text.anomalous`; per query `map.<q>`, `scores.<q>` =
                          [s_p, s_i, s_a, s_h, score], and `prototype`.
 - metadata in reference.safetensors: the class name.
+
+With `--precision bf16` it instead loads the committed checkpoint and the images of
+reference.safetensors, runs the CLIP towers in the Swift bf16 scheme as
+tools/make_bf16_reference.py emulates it (every tower matmul's operands rounded to bf16,
+fp32 accumulation; the InCTRL heads stay fp32), and writes reference-bf16.safetensors with
+`cls.<name>`, `text.normal`, `text.anomalous`, `prototype`, `map.<q>` and `scores.<q>`
+(taps are left out: the CLIP fixture covers them).
+
+    python tools/make_inctrl_fixtures.py --precision bf16 [--order-spread]
+
+`--order-spread` also runs the bf16 towers with exactly rounded sums and prints how far
+that moves each tensor: how closely any implementation of the scheme can be asked to match
+(tools/make_bf16_reference.py explains why).
 """
+import argparse
 import collections
 import pathlib
+import sys
 
 import open_clip
 import torch
 import torch.nn.functional as F
 from open_clip.model import CLIPTextCfg, CLIPVisionCfg
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import make_bf16_reference  # noqa: E402
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "Fixtures" / "inctrl-tiny"
 CLASS_NAME = "metal_nut"
@@ -130,11 +148,20 @@ def vision(model, x):
     return pooled[0], {l: taps[l][0, 1:, :] for l in TAPS}
 
 
-def text_features(model, class_name):
+def vision_bf16(model, x, accumulation=torch.float32):
+    """`vision` with the tower's matmuls in the bf16 scheme."""
+    outputs = make_bf16_reference.encode_image(model.visual, x.unsqueeze(0), TAPS, accumulation)
+    return outputs.pooled[0], {l: outputs.taps[l][0] for l in TAPS}
+
+
+def text_features(model, class_name, encode_text=None):
+    """The normal and anomalous text prior of `class_name`; `encode_text` maps token rows to
+    unnormalised embeddings (by default OpenCLIP's fp32 `encode_text`)."""
+    encode_text = encode_text or model.clip.encode_text
     normal, anomalous = get_texts(class_name)
     features = []
     for prompts in (normal, anomalous):
-        encoded = model.clip.encode_text(open_clip.tokenize(prompts))
+        encoded = encode_text(open_clip.tokenize(prompts))
         encoded = encoded / encoded.norm(dim=-1, keepdim=True)
         mean = encoded.mean(dim=0)
         features.append(mean / mean.norm())
@@ -160,7 +187,71 @@ def get_texts(class_name):
     return normal, anomalous
 
 
-def main():
+def score_queries(model, features, f_n, f_a, tensors):
+    """The prototype of the K=2 prompt set and each query's residual map and scores, added to
+    `tensors`, from the images' `(cls, taps)` features and the text prior."""
+    shots = ["prompt.0", "prompt.1"]
+    adapted = torch.stack([model.adapter(features[s][0]) for s in shots])
+    prototype = adapted.mean(dim=0)
+    tensors["prototype"] = prototype
+    for query in ("query.0", "query.1"):
+        cls, taps = features[query]
+        layer_maps = []
+        for l in TAPS:
+            q = taps[l] / taps[l].norm(dim=-1, keepdim=True)
+            r = torch.cat([features[s][1][l] for s in shots])
+            r = r / r.norm(dim=-1, keepdim=True)
+            layer_maps.append((0.5 * (1 - q @ r.T)).min(dim=1).values)
+        residual_map = torch.stack(layer_maps).mean(dim=0)
+        s_p = residual_map.max()
+        s_i = model.diff_head_ref((prototype - model.adapter(cls)).unsqueeze(0))[0, 0]
+        image_feature = cls / cls.norm()
+        s_a = (100 * image_feature @ torch.stack([f_n, f_a]).T).softmax(dim=-1)[1]
+        holistic = (s_a + s_i) + residual_map
+        s_h = model.diff_head(holistic.unsqueeze(0))[0, 0]
+        score = (s_h + s_p) / 2
+        tensors[f"map.{query}"] = residual_map
+        tensors[f"scores.{query}"] = torch.stack([s_p, s_i, s_a, s_h, score])
+
+
+def bf16_reference(model, images, accumulation=torch.float32):
+    """The tensors of reference-bf16.safetensors: `images` through the towers in the bf16
+    scheme (sums in `accumulation`), the heads in fp32."""
+    tensors = {}
+    with torch.inference_mode():
+        features = {name: vision_bf16(model, image, accumulation) for name, image in images.items()}
+        for name, (cls, _) in features.items():
+            tensors[f"cls.{name}"] = cls
+        f_n, f_a = text_features(
+            model, CLASS_NAME, lambda tokens: make_bf16_reference.encode_text(model.clip, tokens, accumulation))
+        tensors["text.normal"], tensors["text.anomalous"] = f_n, f_a
+        score_queries(model, features, f_n, f_a, tensors)
+    return tensors
+
+
+def write_bf16_reference(order_spread):
+    """reference-bf16.safetensors from the committed checkpoint and input images; with
+    `order_spread`, also prints how far exactly rounded sums (fp64) move it."""
+    make_bf16_reference.check_fp32_arithmetic()
+    model = TinyInCTRL().eval()
+    checkpoint = torch.load(OUT / "checkpoint.pyth", weights_only=True)
+    missing, unexpected = model.load_state_dict(checkpoint["model_state"], strict=False)
+    if unexpected or any(not key.startswith("clip.") for key in missing):
+        raise RuntimeError(f"checkpoint.pyth: missing {missing}, unexpected {unexpected}")
+    fp32 = load_file(str(OUT / "reference.safetensors"))
+    images = {name: fp32[f"image.{name}"].to(torch.float32) for name in ("prompt.0", "prompt.1", "query.0", "query.1")}
+    tensors = bf16_reference(model, images)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(OUT / "reference-bf16.safetensors"),
+              metadata={"class_name": CLASS_NAME, "precision": "bf16", "shots": "prompt.0,prompt.1"})
+    exact = bf16_reference(model, images, torch.float64) if order_spread else {}
+    for key, value in tensors.items():
+        line = f"{key}: bf16 - fp32 max abs {(value - fp32[key]).abs().max().item():.3g}"
+        if key in exact:
+            line += f", fp32 sums - exact sums max abs {(value - exact[key]).abs().max().item():.3g}"
+        print(line)
+
+
+def write_fp32_fixtures():
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(2024)
     model = TinyInCTRL().eval()
@@ -180,32 +271,23 @@ def main():
                 tensors[f"tap{l}.{name}"] = taps[l]
         f_n, f_a = text_features(model, CLASS_NAME)
         tensors["text.normal"], tensors["text.anomalous"] = f_n, f_a
-
-        shots = ["prompt.0", "prompt.1"]
-        adapted = torch.stack([model.adapter(features[s][0]) for s in shots])
-        prototype = adapted.mean(dim=0)
-        tensors["prototype"] = prototype
-        for query in ("query.0", "query.1"):
-            cls, taps = features[query]
-            layer_maps = []
-            for l in TAPS:
-                q = taps[l] / taps[l].norm(dim=-1, keepdim=True)
-                r = torch.cat([features[s][1][l] for s in shots])
-                r = r / r.norm(dim=-1, keepdim=True)
-                layer_maps.append((0.5 * (1 - q @ r.T)).min(dim=1).values)
-            residual_map = torch.stack(layer_maps).mean(dim=0)
-            s_p = residual_map.max()
-            s_i = model.diff_head_ref((prototype - model.adapter(cls)).unsqueeze(0))[0, 0]
-            image_feature = cls / cls.norm()
-            s_a = (100 * image_feature @ torch.stack([f_n, f_a]).T).softmax(dim=-1)[1]
-            holistic = (s_a + s_i) + residual_map
-            s_h = model.diff_head(holistic.unsqueeze(0))[0, 0]
-            score = (s_h + s_p) / 2
-            tensors[f"map.{query}"] = residual_map
-            tensors[f"scores.{query}"] = torch.stack([s_p, s_i, s_a, s_h, score])
+        score_queries(model, features, f_n, f_a, tensors)
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(OUT / "reference.safetensors"),
               metadata={"class_name": CLASS_NAME, "taps": "7,9,11", "shots": "prompt.0,prompt.1"})
     print({q: tensors[f"scores.{q}"].tolist() for q in ("query.0", "query.1")})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="fp32: the checkpoint and reference; bf16: the bf16 reference from the committed ones")
+    parser.add_argument("--order-spread", action="store_true",
+                        help="with bf16: also run with exactly rounded sums and print the difference")
+    args = parser.parse_args()
+    if args.precision == "fp32":
+        write_fp32_fixtures()
+    else:
+        write_bf16_reference(args.order_spread)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,21 @@ struct CLIPFixture {
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/clip-tiny")
 
+    let directory: URL
     let bundle: ModelBundle
     let reference: SafeTensorsFile
 
     init(directory: URL = CLIPFixture.directory) throws {
+        self.directory = directory
         bundle = try ModelBundle.open(directory, requireVocabulary: false)
         reference = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("reference.safetensors"))
+    }
+
+    /// The same outputs with every tower matmul's operands rounded to bf16, as
+    /// `tools/make_bf16_reference.py` emulates the bf16 precision; the inputs stay in
+    /// `reference`.
+    func bf16Reference() throws -> SafeTensorsFile {
+        try SafeTensorsFile(contentsOf: directory.appendingPathComponent("reference-bf16.safetensors"))
     }
 
     var imageCount: Int { reference.entry("images")?.shape.first ?? 0 }
@@ -24,11 +33,18 @@ struct CLIPFixture {
         try row(index, of: "images")
     }
 
-    /// Row `index` of the reference tensor `name` (its first dimension dropped).
-    func row(_ index: Int, of name: String) throws -> Tensor {
-        guard let entry = reference.entry(name) else { throw SafeTensorsError.missingTensor(name) }
-        let all = try Tensor(shape: entry.shape, scalars: reference.floats(name))
-        return try all.rows(index..<(index + 1)).reshaped(to: Array(entry.shape.dropFirst()))
+    /// Row `index` of the tensor `name` of `file` (its first dimension dropped); by default
+    /// of the fp32 reference.
+    func row(_ index: Int, of name: String, in file: SafeTensorsFile? = nil) throws -> Tensor {
+        let all = try tensor(name, in: file)
+        return try all.rows(index..<(index + 1)).reshaped(to: Array(all.shape.dropFirst()))
+    }
+
+    /// The tensor `name` of `file`; by default of the fp32 reference.
+    func tensor(_ name: String, in file: SafeTensorsFile? = nil) throws -> Tensor {
+        let file = file ?? reference
+        guard let entry = file.entry(name) else { throw SafeTensorsError.missingTensor(name) }
+        return try Tensor(shape: entry.shape, scalars: file.floats(name))
     }
 
     /// The reference token ids, one row of 77 per prompt (stored as little-endian I64).
