@@ -9,9 +9,10 @@ import Tensor
 /// InCTRL's 242 prompts of a class name (about 3,000 tokens) hold about 1,100 distinct
 /// prefixes: the tower runs on a prefix tree of the prompts rather than on each prompt.
 public final class TextTower: Sendable {
-    /// The default for `rowsPerPass`: enough rows to keep the matmuls efficient, few enough
-    /// that the workspace stays small (about 25 MB at width 640).
-    public static let defaultRowsPerPass = 1024
+    /// The default for `rowsPerPass`: enough rows for the ~1,100–1,500 distinct prefixes of a
+    /// class name's 242 prompts to share one pass, few enough that the workspace stays small
+    /// (about 50 MB at width 640).
+    public static let defaultRowsPerPass = 2048
 
     /// The architecture.
     public let config: TextConfig

@@ -49,9 +49,7 @@ extension ComputeEngine {
                 var largest = -Float.infinity
                 for (slot, key) in path.enumerated() {
                     let k = projection + key * fused + width + column
-                    var dot: Float = 0
-                    for index in 0..<headWidth { dot += q[column + index] * k[index] }
-                    let logit = dot * scale
+                    let logit = Self.dot(q + column, k, count: headWidth) * scale
                     weights[slot] = logit
                     largest = max(largest, logit)
                 }
@@ -64,11 +62,45 @@ extension ComputeEngine {
                 let headOutput = out + column
                 headOutput.update(repeating: 0, count: headWidth)
                 for (slot, key) in path.enumerated() {
-                    let probability = weights[slot] / total
                     let v = projection + key * fused + 2 * width + column
-                    for index in 0..<headWidth { headOutput[index] += probability * v[index] }
+                    Self.accumulate(weights[slot] / total, times: v, into: headOutput, count: headWidth)
                 }
             }
+        }
+    }
+
+    /// `Σ a[i]·b[i]`, sixteen lanes at a time (the lanes are summed at the end, so the order
+    /// differs from a left-to-right sum by rounding only).
+    private static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD16<Float>.zero
+        var index = 0
+        while index + 16 <= count {
+            lanes += UnsafeRawPointer(a + index).loadUnaligned(as: SIMD16<Float>.self)
+                * UnsafeRawPointer(b + index).loadUnaligned(as: SIMD16<Float>.self)
+            index += 16
+        }
+        var sum = lanes.sum()
+        while index < count {
+            sum += a[index] * b[index]
+            index += 1
+        }
+        return sum
+    }
+
+    /// `output[i] += scale · values[i]`.
+    private static func accumulate(
+        _ scale: Float, times values: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var index = 0
+        while index + 16 <= count {
+            let sum = UnsafeRawPointer(output + index).loadUnaligned(as: SIMD16<Float>.self)
+                + scale * UnsafeRawPointer(values + index).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(output + index).storeBytes(of: sum, as: SIMD16<Float>.self)
+            index += 16
+        }
+        while index < count {
+            output[index] += scale * values[index]
+            index += 1
         }
     }
 }
