@@ -5,8 +5,8 @@ import Tensor
 
 /// The one shared owner of the model (DESIGN.md §1).
 ///
-/// All forward passes run one at a time on a dedicated serial queue, never on Swift's
-/// cooperative threads, so two cores are never oversubscribed and request handling stays
+/// All forward passes run one at a time on one dedicated thread (``ComputeThread``), never on
+/// Swift's cooperative threads, so two cores are never oversubscribed and request handling stays
 /// responsive while a forward pass runs. In front of that queue sits a bounded admission
 /// count: when `capacity` requests are already waiting or running, new ones are refused at
 /// once (the service answers 429) instead of queueing without bound. A request whose task
@@ -41,7 +41,7 @@ public actor ModelActor {
     /// The most requests waiting or running at once.
     public nonisolated let capacity: Int
 
-    private let computeQueue = DispatchQueue(label: "inctrl.model.compute", qos: .userInitiated)
+    private let computeThread = ComputeThread(name: "inctrl-compute")
     private var textPriors: [String: TextPrior] = [:]
     /// Text priors being computed, so concurrent first requests for a class name share one
     /// computation instead of each running the text tower.
@@ -105,7 +105,7 @@ public actor ModelActor {
         textPriors[prior.className] = prior
     }
 
-    /// Runs `work` on the compute queue once admitted; see the type's documentation.
+    /// Runs `work` on the compute thread once admitted; see the type's documentation.
     public func run<Result: Sendable>(
         _ work: @escaping @Sendable () throws(InCTRLError) -> Result
     ) async throws -> (result: Result, timing: Timing) {
@@ -117,7 +117,7 @@ public actor ModelActor {
         let admittedAt = DispatchTime.now()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(result: Result, timing: Timing), Error>) in
-                computeQueue.async {
+                computeThread.submit {
                     guard !job.isCancelled else {
                         continuation.resume(throwing: CancellationError())
                         return
