@@ -20,7 +20,7 @@ fp32 on exactly those F16-representable values, so the fixture stays small witho
 changing what is compared. Re-run with:
 
     python tools/make_clip_fixtures.py                      # Tests/Fixtures/clip-tiny
-    python tools/make_clip_fixtures.py --size full --out DIR  # full-size, F32 (≈1.2 GB)
+    python tools/make_clip_fixtures.py --size full --out DIR  # full-size, F32 (≈0.8 GB)
 """
 import argparse
 import json
@@ -207,7 +207,7 @@ def main():
         write_fixture("tiny", out, args.seed, args.images or 3, store_half=True)
     else:
         if args.out is None:
-            parser.error("--size full needs --out (the bundle is about 1.2 GB; keep it out of the repository)")
+            parser.error("--size full needs --out (the bundle is about 0.8 GB; keep it out of the repository)")
         write_fixture("full", args.out, args.seed, args.images or 2, store_half=False)
     print(f"wrote {args.out or REPO / 'Tests/Fixtures/clip-tiny'}")
 

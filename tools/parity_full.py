@@ -3,7 +3,7 @@
 
 Writes a ViT-B-16-plus-240 bundle with random fp32 weights (every parameter randomised,
 LayerNorms included) and OpenCLIP's outputs on 2 images at 240 px and 5 prompts into DIR
-(default .cache/parity-full, about 1.2 GB), then runs the Swift side: the CLIPTests suite
+(default .cache/parity-full, about 0.8 GB), then runs the Swift side: the CLIPTests suite
 `FullSizeParityTests`, which only runs when INCTRL_FULL_PARITY_DIR names such a directory.
 It prints, per image, the max abs difference of the pooled embedding and of each tap (and
 of the text embeddings), and fails above 1e-4 relative to the tensor's largest magnitude.
