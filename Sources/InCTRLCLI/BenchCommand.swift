@@ -2,6 +2,7 @@ import ArgumentParser
 import CLIP
 import Foundation
 import InCTRL
+import Service
 import Tensor
 
 /// `inctrl bench`: times the vision forward of one image, or with `--shots` the whole query
@@ -65,7 +66,7 @@ struct BenchCommand: ParsableCommand {
         let engine = try ComputeEngine()
         let loadStart = ContinuousClock.now
         let clip = try CLIPModel(bundle: bundle, engine: engine, precision: weightPrecision)
-        let loadSeconds = (ContinuousClock.now - loadStart).seconds
+        let loadSeconds = (ContinuousClock.now - loadStart).inSeconds
         let vision = clip.vision
 
         // A fixed, image-like input: the timing does not depend on the values, only the shape.
@@ -78,7 +79,7 @@ struct BenchCommand: ParsableCommand {
         for _ in 0..<iterations {
             let start = ContinuousClock.now
             _ = try vision.encode(image, tapLayers: bundle.config.tapLayers)
-            seconds.append((ContinuousClock.now - start).seconds)
+            seconds.append((ContinuousClock.now - start).inSeconds)
         }
         seconds.sort()
 
@@ -149,7 +150,7 @@ extension BenchCommand {
         let bundle = try ModelBundle.open(URL(fileURLWithPath: model))
         let loadStart = ContinuousClock.now
         let inctrl = try InCTRLModel(bundle: bundle, precision: weightPrecision)
-        let loadSeconds = (ContinuousClock.now - loadStart).seconds
+        let loadSeconds = (ContinuousClock.now - loadStart).inSeconds
         let pipeline = ImagePipeline()
         let decoded = try inputs.map { try prepare($0.bytes, path: $0.path, pipeline).tensor }
 
@@ -177,8 +178,8 @@ extension BenchCommand {
                 prior = try inctrl.textPrior(className: "bench part k\(k) round \(round)")
                 let finished = ContinuousClock.now
                 if warmUpRound, round == 0 { continue }
-                registerSeconds.append((finished - start).seconds)
-                split.append(((prepared - start).seconds, (encoded - prepared).seconds, (finished - encoded).seconds))
+                registerSeconds.append((finished - start).inSeconds)
+                split.append(((prepared - start).inSeconds, (encoded - prepared).inSeconds, (finished - encoded).inSeconds))
             }
             guard let promptSet, let prior else { continue }
 
@@ -192,7 +193,7 @@ extension BenchCommand {
                 let start = ContinuousClock.now
                 let prepared = try prepare(input.bytes, path: input.path, pipeline)
                 _ = try inctrl.score(image: prepared.tensor, promptSet: promptSet, textPrior: prior)
-                fromBytes.append((ContinuousClock.now - start).seconds)
+                fromBytes.append((ContinuousClock.now - start).inSeconds)
                 decodeAndPreprocess.append(prepared.decodeSeconds + prepared.preprocessSeconds)
             }
             var fromTensor: [Double] = []
@@ -200,7 +201,7 @@ extension BenchCommand {
                 let image = decoded[index % decoded.count]
                 let start = ContinuousClock.now
                 _ = try inctrl.score(image: image, promptSet: promptSet, textPrior: prior)
-                fromTensor.append((ContinuousClock.now - start).seconds)
+                fromTensor.append((ContinuousClock.now - start).inSeconds)
             }
 
             let register = LatencySummary(registerSeconds)
@@ -258,13 +259,5 @@ extension BenchCommand {
         } catch {
             throw ValidationError("\(path): \(error)")
         }
-    }
-}
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) * 1e-18
     }
 }
