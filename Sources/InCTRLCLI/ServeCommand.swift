@@ -26,13 +26,19 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let settings: ServiceConfiguration
+        // bf16 is offered only where this CPU multiplies it natively.
+        let supported = Set(ServiceConfiguration.Precision.allCases.filter { precision in
+            WeightPrecision(rawValue: precision.rawValue).map(InCTRLModel.supports) ?? false
+        })
         do {
-            // bf16 is offered only where this CPU multiplies it natively.
-            let supported = Set(ServiceConfiguration.Precision.allCases.filter { precision in
-                WeightPrecision(rawValue: precision.rawValue).map(InCTRLModel.supports) ?? false
-            })
             settings = try ServiceConfiguration.load(
                 file: config.map { URL(fileURLWithPath: $0) }, environment: environment, supportedPrecisions: supported)
+        } catch let error as ConfigurationError {
+            var message = "invalid configuration: \(error)"
+            if case .invalidValue(key: "precision", _, _) = error, !supported.contains(.bf16) {
+                message += " (bf16 needs AVX-512 BF16 or AMX; this CPU offers \(ComputeEngine.instructionSet))"
+            }
+            throw ValidationError(message)
         } catch {
             throw ValidationError("invalid configuration: \(error)")
         }
