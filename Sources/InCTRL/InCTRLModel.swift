@@ -24,8 +24,8 @@ public enum InCTRLError: Error, CustomStringConvertible {
     case kernel(TensorError)
     /// A prompt set needs at least one image.
     case emptyPromptSet
-    /// The requested precision is unknown, or this CPU cannot run it natively.
-    case unsupportedPrecision(String)
+    /// This CPU cannot run the requested precision natively.
+    case unsupportedPrecision(WeightPrecision)
 
     public var description: String {
         switch self {
@@ -34,12 +34,9 @@ public enum InCTRLError: Error, CustomStringConvertible {
         case let .clip(error): "\(error)"
         case let .kernel(error): "tensor kernel failed: \(error)"
         case .emptyPromptSet: "a prompt set needs at least one normal image"
-        case let .unsupportedPrecision(precision) where precision == WeightPrecision.bf16.rawValue:
-            "precision 'bf16' needs a CPU that multiplies bf16 natively (AVX-512 BF16 or AMX); "
-                + "this one offers \(ComputeEngine.instructionSet); use fp32"
         case let .unsupportedPrecision(precision):
-            "precision '\(precision)' is not available; use one of "
-                + WeightPrecision.allCases.map(\.rawValue).joined(separator: ", ")
+            "precision '\(precision.rawValue)' needs a CPU that multiplies \(precision.rawValue) natively "
+                + "(AVX-512 BF16 or AMX); this one offers \(ComputeEngine.instructionSet); use fp32"
         }
     }
 }
@@ -74,16 +71,9 @@ public final class InCTRLModel: Sendable {
     }
 
     /// Loads every weight of `bundle` and checks it, with the CLIP towers' matmul weights in
-    /// `precision` (given by name: `fp32` or `bf16`). The InCTRL heads always run in fp32.
-    public convenience init(bundle: ModelBundle, precision name: String) throws(InCTRLError) {
-        guard let precision = WeightPrecision(rawValue: name) else { throw .unsupportedPrecision(name) }
-        try self.init(bundle: bundle, precision: precision)
-    }
-
-    /// Loads every weight of `bundle` and checks it, with the CLIP towers' matmul weights in
     /// `precision`. The InCTRL heads always run in fp32.
     public init(bundle: ModelBundle, precision: WeightPrecision = .fp32) throws(InCTRLError) {
-        guard Self.supports(precision) else { throw .unsupportedPrecision(precision.rawValue) }
+        guard Self.supports(precision) else { throw .unsupportedPrecision(precision) }
         let engine: ComputeEngine
         do {
             engine = try ComputeEngine()

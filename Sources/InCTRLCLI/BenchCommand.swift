@@ -23,7 +23,7 @@ struct BenchCommand: ParsableCommand {
     var warmup: Int = 3
 
     @Option(help: "fp32 or bf16 (where the CPU multiplies bf16 natively).")
-    var precision: String = "fp32"
+    var precision = WeightPrecision.fp32
 
     @Flag(help: "List the oneDNN kernels the forward pass uses.")
     var showKernels = false
@@ -42,16 +42,10 @@ struct BenchCommand: ParsableCommand {
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
         guard registrations > 0 else { throw ValidationError("--registrations must be at least 1") }
         if shots == nil, images != nil { throw ValidationError("--images needs --shots") }
-        guard let weightPrecision = WeightPrecision(rawValue: precision) else {
-            throw ValidationError("--precision must be one of " + WeightPrecision.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        guard InCTRLModel.supports(weightPrecision) else {
+        guard InCTRLModel.supports(precision) else {
             throw ValidationError("\(InCTRLError.unsupportedPrecision(precision))")
         }
     }
-
-    /// `--precision`, checked by `validate()`.
-    private var weightPrecision: WeightPrecision { WeightPrecision(rawValue: precision) ?? .fp32 }
 
     func run() throws {
         if let shots {
@@ -65,7 +59,7 @@ struct BenchCommand: ParsableCommand {
         let bundle = try ModelBundle.open(URL(fileURLWithPath: model), requireVocabulary: false)
         let engine = try ComputeEngine()
         let loadStart = ContinuousClock.now
-        let clip = try CLIPModel(bundle: bundle, engine: engine, precision: weightPrecision)
+        let clip = try CLIPModel(bundle: bundle, engine: engine, precision: precision)
         let loadSeconds = (ContinuousClock.now - loadStart).inSeconds
         let vision = clip.vision
 
@@ -84,7 +78,7 @@ struct BenchCommand: ParsableCommand {
         seconds.sort()
 
         let median = Self.percentile(seconds, 0.5)
-        print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision \(precision) (\(ComputeEngine.instructionSet))")
+        print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision \(precision.rawValue) (\(ComputeEngine.instructionSet))")
         print("vision forward, one \(vision.config.imageSize) px image, \(iterations) iterations after \(warmup) warm-up:")
         print(String(format: "  min %.4f s, median %.4f s, p95 %.4f s", seconds[0], median, Self.percentile(seconds, 0.95)))
         print(String(format: "  %.2f images/s (1 / median)", 1 / median))
@@ -149,12 +143,12 @@ extension BenchCommand {
         let inputs = try loadImages()
         let bundle = try ModelBundle.open(URL(fileURLWithPath: model))
         let loadStart = ContinuousClock.now
-        let inctrl = try InCTRLModel(bundle: bundle, precision: weightPrecision)
+        let inctrl = try InCTRLModel(bundle: bundle, precision: precision)
         let loadSeconds = (ContinuousClock.now - loadStart).inSeconds
         let pipeline = ImagePipeline()
         let decoded = try inputs.map { try prepare($0.bytes, path: $0.path, pipeline).tensor }
 
-        print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision \(precision) (\(ComputeEngine.instructionSet)), model load \(String(format: "%.2f", loadSeconds)) s")
+        print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision \(precision.rawValue) (\(ComputeEngine.instructionSet)), model load \(String(format: "%.2f", loadSeconds)) s")
         print("images: \(inputs.count) from \(images ?? Self.defaultImageDirectory), used in turn for prompts and queries")
         var keys: [String] = []
         for k in shots {

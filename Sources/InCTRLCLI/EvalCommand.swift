@@ -2,6 +2,7 @@ import ArgumentParser
 import CLIP
 import Foundation
 import InCTRL
+import Tensor
 
 /// `inctrl eval`: AUROC and AUPRC per category of an MVTec-style tree (reference §6).
 struct EvalCommand: ParsableCommand {
@@ -37,7 +38,7 @@ struct EvalCommand: ParsableCommand {
     var limit: Int?
 
     @Option(help: "fp32 or bf16 (where the CPU multiplies bf16 natively).")
-    var precision: String = "fp32"
+    var precision = WeightPrecision.fp32
 
     func validate() throws {
         guard shots >= 1 else { throw ValidationError("--shots must be at least 1") }

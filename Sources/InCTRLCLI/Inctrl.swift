@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensor
 
 /// `inctrl`: the command-line entry point (DESIGN.md §4.2).
 @main
@@ -9,3 +10,6 @@ struct Inctrl: AsyncParsableCommand {
         subcommands: [ServeCommand.self, ScoreCommand.self, EvalCommand.self, BenchCommand.self, ModelCommand.self]
     )
 }
+
+/// `--precision fp32|bf16`: ArgumentParser checks the name and lists the choices.
+extension WeightPrecision: ExpressibleByArgument {}

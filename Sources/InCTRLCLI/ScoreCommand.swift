@@ -3,6 +3,7 @@ import CLIP
 import Dispatch
 import Foundation
 import InCTRL
+import Tensor
 import Service
 
 /// `inctrl score`: score images against a prompt set given on the command line.
@@ -22,7 +23,7 @@ struct ScoreCommand: AsyncParsableCommand {
     var prompts: [String]
 
     @Option(help: "fp32 (the reference's arithmetic) or bf16 (faster where the CPU multiplies bf16 natively, about 3 significant digits per matmul).")
-    var precision: String = "fp32"
+    var precision = WeightPrecision.fp32
 
     @Argument(help: "Images to score (PNG or JPEG).")
     var queries: [String]

@@ -27,20 +27,16 @@ struct ServeCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let settings: ServiceConfiguration
         // bf16 is offered only where this CPU multiplies it natively.
-        let supported = Set(ServiceConfiguration.Precision.allCases.filter { precision in
-            WeightPrecision(rawValue: precision.rawValue).map(InCTRLModel.supports) ?? false
-        })
+        let supported = Set(WeightPrecision.allCases.filter(InCTRLModel.supports))
         do {
             settings = try ServiceConfiguration.load(
                 file: config.map { URL(fileURLWithPath: $0) }, environment: environment, supportedPrecisions: supported)
-        } catch let error as ConfigurationError {
+        } catch {
             var message = "invalid configuration: \(error)"
             if case .invalidValue(key: "precision", _, _) = error, !supported.contains(.bf16) {
                 message += " (bf16 needs AVX-512 BF16 or AMX; this CPU offers \(ComputeEngine.instructionSet))"
             }
             throw ValidationError(message)
-        } catch {
-            throw ValidationError("invalid configuration: \(error)")
         }
         LoggingSystem.bootstrap { label in
             ServiceLogHandler(label: label, format: settings.logFormat, level: settings.logLevel)

@@ -68,7 +68,7 @@ public final class InCTRLService: Sendable {
             }
 
             let bundle = try ModelBundle.open(URL(fileURLWithPath: configuration.model))
-            let model = try InCTRLModel(bundle: bundle, precision: configuration.precision.rawValue)
+            let model = try InCTRLModel(bundle: bundle, precision: configuration.precision)
             let actor = ModelActor(model: model, capacity: configuration.queueSize)
             metrics.setModel(name: model.info.name, precision: configuration.precision, demo: model.info.demo)
             if model.info.demo {

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 extension ServiceConfiguration {
     /// The configuration `inctrl serve` runs with: the defaults, overridden by the keys of

@@ -1,4 +1,5 @@
 import Logging
+import Tensor
 
 /// Everything `inctrl serve` can be tuned by (DESIGN.md §4.2).
 ///
@@ -64,15 +65,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// The default configuration.
     public init() {}
 
-    /// A precision the model's forward pass can run in.
-    public enum Precision: String, Sendable, CaseIterable {
-        /// 32-bit floats throughout, as the reference implementation runs.
-        case fp32
-        /// bfloat16 matrix products with fp32 accumulation: several times the matrix
-        /// throughput where the CPU multiplies bf16 natively (AVX-512 BF16, AMX), at about
-        /// 3 significant digits per product.
-        case bf16
-    }
+    /// A precision the CLIP towers' matmuls can run in: the model's own
+    /// ``WeightPrecision``, so the setting reaches the model without translation.
+    public typealias Precision = WeightPrecision
 
     /// The shape of log lines.
     public enum LogFormat: String, Sendable, CaseIterable {
