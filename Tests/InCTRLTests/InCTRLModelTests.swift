@@ -92,13 +92,20 @@ import Testing
         #expect(results.allSatisfy { $0 == alone })
     }
 
+    /// Starts work on `actor` that waits for `gate`, and returns once the actor has admitted it.
+    func occupy(_ actor: ModelActor, until gate: DispatchSemaphore) async throws -> Task<Void, Error> {
+        let admitted = actor.queueDepth + 1
+        let work = Task { _ = try await actor.run { () throws(InCTRLError) in gate.wait() } }
+        while actor.queueDepth < admitted { try await Task.sleep(for: .milliseconds(5)) }
+        return work
+    }
+
     @Test func aFullQueueRefusesAtOnceAndACancelledWaiterIsDropped() async throws {
         let (model, _) = try Self.loaded.get()
         let actor = ModelActor(model: model, capacity: 1)
         let gate = DispatchSemaphore(value: 0)
         // Occupy the single slot with work that waits for the gate.
-        let blocker = Task { try await actor.run { () throws(InCTRLError) in gate.wait() } }
-        while actor.queueDepth == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let blocker = try await occupy(actor, until: gate)
         await #expect(throws: ModelActor.AdmissionError.queueFull(capacity: 1)) {
             try await actor.run { () throws(InCTRLError) in () }
         }
@@ -109,8 +116,7 @@ import Testing
         // A waiter cancelled before its turn never runs its work.
         let second = ModelActor(model: model, capacity: 2)
         let ran = Mutex(false)
-        let holder = Task { try await second.run { () throws(InCTRLError) in gate.wait() } }
-        while second.queueDepth == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let holder = try await occupy(second, until: gate)
         let waiter = Task { try await second.run { () throws(InCTRLError) in ran.withLock { $0 = true } } }
         while second.queueDepth < 2 { try await Task.sleep(for: .milliseconds(5)) }
         waiter.cancel()
@@ -126,9 +132,8 @@ import Testing
         let (model, _) = try Self.loaded.get()
         let actor = ModelActor(model: model, capacity: 8)
         let gate = DispatchSemaphore(value: 0)
-        // Hold the compute queue so every request below arrives while the first is pending.
-        let blocker = Task { try await actor.run { () throws(InCTRLError) in gate.wait() } }
-        while actor.queueDepth == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        // Hold the compute thread so every request below arrives while the first is pending.
+        let blocker = try await occupy(actor, until: gate)
         let requests = (0..<4).map { _ in Task { try await actor.textPrior(className: "screw") } }
         while await actor.textPriorsComputed == 0 { try await Task.sleep(for: .milliseconds(5)) }
         try await Task.sleep(for: .milliseconds(50))

@@ -7,28 +7,13 @@ import Testing
 @Suite struct ServePrecisionTests {
     static let capped = ["ONEDNN_MAX_CPU_ISA": "AVX512_CORE"]
 
-    /// Runs `inctrl arguments…` to its end; its exit status and everything it printed.
-    static func run(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = try ServerProcess.executable()
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
-
     @Test func serveRefusesBF16WithoutNativeSupport() throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("precision-data-\(UUID().uuidString)")
-        let (status, output) = try Self.run(["serve"], environment: Self.capped.merging([
+        let (succeeded, _, output) = try ServerProcess.run(["serve"], environment: Self.capped.merging([
             "INCTRL_MODEL": try ServerCrashTests.bundle.get().path, "INCTRL_DATA_DIR": data.path, "INCTRL_PORT": "0",
             "INCTRL_PRECISION": "bf16",
         ]) { $1 })
-        #expect(status != 0)
+        #expect(!succeeded)
         #expect(output.contains("'precision' (from environment variable INCTRL_PRECISION) is bf16"), "\(output)")
         #expect(output.contains("this CPU offers avx"), "\(output)")
         #expect(!FileManager.default.fileExists(atPath: data.path), "the store was opened before the configuration was checked")
@@ -37,8 +22,8 @@ import Testing
     @Test func scoreRefusesBF16WithoutNativeSupport() throws {
         let cell = ServerCrashTests.repository.appendingPathComponent("Tests/Fixtures/imaging/inputs/png_elpv_cell0004_functional.png").path
         let arguments = ["score", "--model", try ServerCrashTests.bundle.get().path, "--prompt", cell, "--precision", "bf16", cell]
-        let (status, output) = try Self.run(arguments, environment: Self.capped)
-        #expect(status != 0)
+        let (succeeded, _, output) = try ServerProcess.run(arguments, environment: Self.capped)
+        #expect(!succeeded)
         #expect(output.contains("precision 'bf16' needs a CPU that multiplies bf16 natively"), "\(output)")
         #expect(output.contains("this one offers avx"), "\(output)")
     }

@@ -68,9 +68,11 @@ final class ServerProcess: Sendable {
         throw Failure.executableNotFound(searched: directories.map(\.path))
     }
 
-    /// Runs `inctrl arguments…` to completion (model preparation) and returns its output.
-    @discardableResult
-    static func runToCompletion(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+    /// Runs `inctrl arguments…` to its end; whether it exited normally with status 0, its
+    /// status, and everything it printed (standard output and error together).
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:]
+    ) throws -> (succeeded: Bool, status: Int32, output: String) {
         let process = Process()
         process.executableURL = try executable()
         process.arguments = arguments
@@ -81,10 +83,18 @@ final class ServerProcess: Sendable {
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw Failure.commandFailed(command: "inctrl " + arguments.joined(separator: " "), status: process.terminationStatus, output: text)
+        let succeeded = process.terminationReason == .exit && process.terminationStatus == 0
+        return (succeeded, process.terminationStatus, text)
+    }
+
+    /// Runs `inctrl arguments…` to completion (model preparation) and returns its output.
+    @discardableResult
+    static func runToCompletion(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let (succeeded, status, output) = try run(arguments, environment: environment)
+        guard succeeded else {
+            throw Failure.commandFailed(command: "inctrl " + arguments.joined(separator: " "), status: status, output: output)
         }
-        return text
+        return output
     }
 
     let process = Process()

@@ -33,15 +33,9 @@ struct BF16LinearTests {
             residual: epilogue == .residualAdd ? Tensor(shape: [rows, outFeatures], scalars: residual) : nil)
 
         func reference(_ x: [Float], _ w: [Float]) -> [Double] {
-            var result = NaiveReference.linear(x, rows: rows, w, inFeatures: inFeatures, outFeatures: outFeatures, bias: bias)
-            for index in result.indices {
-                switch epilogue {
-                case .none: break
-                case .gelu: result[index] = NaiveReference.gelu(result[index])
-                case .residualAdd: result[index] += Double(residual[index])
-                }
-            }
-            return result
+            NaiveReference.linear(
+                x, rows: rows, w, inFeatures: inFeatures, outFeatures: outFeatures, bias: bias, epilogue: epilogue,
+                residual: residual)
         }
         let rounded = reference(input.map(Self.roundedToBF16), weight.map(Self.roundedToBF16))
         let (error, scale) = NaiveReference.maxError(output.scalars, rounded)

@@ -21,14 +21,9 @@ import Testing
             Tensor(shape: [rows, inFeatures], scalars: input), packed, epilogue: epilogue,
             residual: epilogue == .residualAdd ? Tensor(shape: [rows, outFeatures], scalars: residual) : nil)
 
-        var expected = NaiveReference.linear(input, rows: rows, weight, inFeatures: inFeatures, outFeatures: outFeatures, bias: bias)
-        for index in expected.indices {
-            switch epilogue {
-            case .none: break
-            case .gelu: expected[index] = NaiveReference.gelu(expected[index])
-            case .residualAdd: expected[index] += Double(residual[index])
-            }
-        }
+        let expected = NaiveReference.linear(
+            input, rows: rows, weight, inFeatures: inFeatures, outFeatures: outFeatures, bias: bias, epilogue: epilogue,
+            residual: residual)
         #expect(output.shape == [rows, outFeatures])
         let (error, scale) = NaiveReference.maxError(output.scalars, expected)
         #expect(error <= 1e-5 * scale, "max error \(error) at scale \(scale)")

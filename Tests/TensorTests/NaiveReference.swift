@@ -24,6 +24,20 @@ enum NaiveReference {
         return result
     }
 
+    /// `epilogue(x · wᵀ + bias)`, with `residual` as what `.residualAdd` adds to.
+    static func linear(
+        _ x: [Float], rows: Int, _ w: [Float], inFeatures: Int, outFeatures: Int, bias: [Float]?,
+        epilogue: LinearEpilogue, residual: [Float]
+    ) -> [Double] {
+        linear(x, rows: rows, w, inFeatures: inFeatures, outFeatures: outFeatures, bias: bias).enumerated().map { index, value in
+            switch epilogue {
+            case .none: value
+            case .gelu: gelu(value)
+            case .residualAdd: value + Double(residual[index])
+            }
+        }
+    }
+
     static func gelu(_ value: Double) -> Double { 0.5 * value * (1 + erf(value / 2.0.squareRoot())) }
 
     static func layerNorm(_ x: [Float], rows: Int, channels: Int, scale: [Float], shift: [Float], epsilon: Double) -> [Double] {
