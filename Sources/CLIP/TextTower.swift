@@ -131,9 +131,8 @@ struct PrefixTree {
     private(set) var parents: [Int] = []
     /// For each inserted sequence, the row of its last token.
     private(set) var lastRows: [Int] = []
-    /// The previous sequence and its rows: sequences arrive sorted, so any prefix a new one
-    /// shares with the tree it shares with this one.
-    private var previous: [Int] = []
+    /// The rows of the previous sequence: sequences arrive sorted, so any prefix a new one
+    /// shares with the tree it shares with that one.
     private var previousRows: [Int] = []
 
     var rowCount: Int { tokens.count }
@@ -152,13 +151,14 @@ struct PrefixTree {
             rows.append(tokens.count - 1)
         }
         lastRows.append(rows[sequence.count - 1])
-        previous = sequence
         previousRows = rows
     }
 
     private func sharedPrefixLength(_ sequence: [Int]) -> Int {
         var length = 0
-        while length < min(sequence.count, previous.count), sequence[length] == previous[length] { length += 1 }
+        while length < min(sequence.count, previousRows.count), sequence[length] == tokens[previousRows[length]] {
+            length += 1
+        }
         return length
     }
 }
