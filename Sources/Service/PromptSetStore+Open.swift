@@ -87,6 +87,24 @@ extension PromptSetStore {
         let record = try Manifest.decodeRecord(manifestBytes, directoryName: name)
 
         var digest = PromptSetID.Digest(className: record.className, imageCount: record.images.count)
+        let images = try readImages(of: record, in: directory)
+        for (index, (image, bytes)) in zip(record.images, images).enumerated() {
+            guard PromptImageMediaType(sniffing: bytes) == image.mediaType else {
+                let file = Manifest.imagePath(index: index, mediaType: image.mediaType)
+                throw Defect("\(file) is not the \(image.mediaType.rawValue) manifest.json says it is")
+            }
+            digest.add(image: bytes)
+        }
+        guard digest.finish() == id else {
+            throw Defect("its class name and images do not hash to its id")
+        }
+        return record
+    }
+
+    /// The image files of `record` in `directory`, each checked against its size and SHA-256
+    /// in the manifest.
+    func readImages(of record: PromptSetRecord, in directory: String) throws(Defect) -> [[UInt8]] {
+        var images: [[UInt8]] = []
         for (index, image) in record.images.enumerated() {
             let file = Manifest.imagePath(index: index, mediaType: image.mediaType)
             let bytes: [UInt8]
@@ -98,15 +116,9 @@ extension PromptSetStore {
             guard SHA256.hex(bytes) == image.sha256 else {
                 throw Defect("\(file) does not match its SHA-256 in manifest.json")
             }
-            guard PromptImageMediaType(sniffing: bytes) == image.mediaType else {
-                throw Defect("\(file) is not the \(image.mediaType.rawValue) manifest.json says it is")
-            }
-            digest.add(image: bytes)
+            images.append(bytes)
         }
-        guard digest.finish() == id else {
-            throw Defect("its class name and images do not hash to its id")
-        }
-        return record
+        return images
     }
 
     /// Moves the entry `name` out of the prompt-set directory into the quarantine directory

@@ -115,22 +115,11 @@ public final class PromptSetStore: Sendable {
     /// again stores it afresh.
     public func imageBytes(_ id: PromptSetID) throws(PromptSetStoreError) -> [[UInt8]] {
         let record = try record(id)
-        let directory = setPath(id)
-        var images: [[UInt8]] = []
-        for (index, image) in record.images.enumerated() {
-            let file = Manifest.imagePath(index: index, mediaType: image.mediaType)
-            let bytes: [UInt8]
-            do {
-                bytes = try Disk.readRegularFile(directory + "/" + file, expectedBytes: image.byteCount, maxBytes: Self.maxStoredImageBytes)
-            } catch {
-                throw quarantineDamaged(id, reason: "\(file) \(error)")
-            }
-            guard SHA256.hex(bytes) == image.sha256 else {
-                throw quarantineDamaged(id, reason: "\(file) does not match its SHA-256 in manifest.json")
-            }
-            images.append(bytes)
+        do {
+            return try readImages(of: record, in: setPath(id))
+        } catch {
+            throw quarantineDamaged(id, reason: error.reason)
         }
-        return images
     }
 
     /// Deletes the set `id`; false when there was none.
