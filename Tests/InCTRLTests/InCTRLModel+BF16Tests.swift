@@ -66,8 +66,7 @@ struct InCTRLModelBF16Tests {
         let prior = try model.textPrior(className: "metal_nut")
         for query in ["query.0", "query.1"] {
             let result = try model.score(image: image(query, fp32), promptSet: promptSet, textPrior: prior)
-            let components = result.components
-            let scores = [components.patch, components.image, components.text, components.holistic, result.score]
+            let scores = result.inReferenceOrder
             for (reference, mapBound, scoreBound) in [(bf16, Float(1e-3), Float(2e-3)), (fp32, 2e-3, 5e-3)] {
                 let label = "\(query) against \(reference === bf16 ? "emulated bf16" : "fp32")"
                 let mapError = maxDifference(result.residualMap, try reference.floats("map.\(query)"))
