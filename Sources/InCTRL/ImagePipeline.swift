@@ -38,7 +38,7 @@ public struct ImagePipeline: Sendable {
         let tensor = try! Tensor(shape: [3, size, size], scalars: scalars)
         return Prepared(
             tensor: tensor,
-            decodeSeconds: Double(decodedAt.uptimeNanoseconds - start.uptimeNanoseconds) / 1e9,
-            preprocessSeconds: Double(finished.uptimeNanoseconds - decodedAt.uptimeNanoseconds) / 1e9)
+            decodeSeconds: Duration.between(start, decodedAt).inSeconds,
+            preprocessSeconds: Duration.between(decodedAt, finished).inSeconds)
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Tensor
 
-/// The one shared owner of the model (DESIGN.md §1).
+/// The one shared owner of the model: every forward pass goes through it.
 ///
 /// All forward passes run one at a time on one dedicated thread (``ComputeThread``), never on
 /// Swift's cooperative threads, so two cores are never oversubscribed and request handling stays
@@ -14,7 +14,8 @@ import Tensor
 ///
 /// Queries are not stacked into one forward pass: each runs alone, so a result never
 /// depends on what else was queued (the reference's batch > 1 path mixes images; ours
-/// cannot). Text priors are cached per class name.
+/// cannot). The actor is pure compute: it keeps no prompt set, feature or text prior;
+/// the service's prompt-set registry owns those.
 public actor ModelActor {
     /// Why a request was not computed.
     public enum AdmissionError: Error, Equatable, CustomStringConvertible {
@@ -42,13 +43,8 @@ public actor ModelActor {
     public nonisolated let capacity: Int
 
     private let computeThread = ComputeThread(name: "inctrl-compute")
-    private var textPriors: [String: TextPrior] = [:]
-    /// Text priors being computed, so concurrent first requests for a class name share one
-    /// computation instead of each running the text tower.
-    private var pendingTextPriors: [String: Task<TextPrior, Error>] = [:]
-    /// How many text priors this actor has computed (not restored or shared).
-    private(set) var textPriorsComputed = 0
     private let depth = Atomic<Int>(0)
+    private let completed = Atomic<Int>(0)
 
     /// Owns `model`, admitting at most `capacity` (≥ 1) concurrent requests.
     public init(model: InCTRLModel, capacity: Int) {
@@ -58,6 +54,9 @@ public actor ModelActor {
 
     /// Requests waiting or running now.
     public nonisolated var queueDepth: Int { depth.load(ordering: .relaxed) }
+
+    /// Pieces of work (forward passes, text priors) run to completion so far.
+    public nonisolated var completedWork: Int { completed.load(ordering: .relaxed) }
 
     /// Name, precision and demo flag of the model.
     public nonisolated var info: ModelInfo { model.info }
@@ -78,31 +77,10 @@ public actor ModelActor {
         return try await run { () throws(InCTRLError) in try model.promptSetFeatures(images: images) }
     }
 
-    /// The text prior of `className`, computed once per name and then served from memory.
-    /// Requests that arrive while it is being computed wait for that computation.
-    public func textPrior(className: String) async throws -> TextPrior {
-        if let cached = textPriors[className] { return cached }
-        if let pending = pendingTextPriors[className] { return try await pending.value }
+    /// Computes the text prior of `className` (242 prompts through the text tower).
+    public func textPrior(className: String) async throws -> (result: TextPrior, timing: Timing) {
         let model = self.model
-        let computation = Task { () async throws -> TextPrior in
-            try await self.run { () throws(InCTRLError) in try model.textPrior(className: className) }.result
-        }
-        pendingTextPriors[className] = computation
-        textPriorsComputed += 1
-        do {
-            let prior = try await computation.value
-            textPriors[className] = prior
-            pendingTextPriors[className] = nil
-            return prior
-        } catch {
-            pendingTextPriors[className] = nil
-            throw error
-        }
-    }
-
-    /// Adds a text prior computed earlier (restored from a cache).
-    public func cacheTextPrior(_ prior: TextPrior) {
-        textPriors[prior.className] = prior
+        return try await run { () throws(InCTRLError) in try model.textPrior(className: className) }
     }
 
     /// Runs `work` on the compute thread once admitted; see the type's documentation.
@@ -126,8 +104,9 @@ public actor ModelActor {
                     do {
                         let result = try work()
                         let finished = DispatchTime.now()
+                        self.completed.add(1, ordering: .relaxed)
                         continuation.resume(returning: (result, Timing(
-                            queue: seconds(from: admittedAt, to: started), compute: seconds(from: started, to: finished))))
+                            queue: Duration.between(admittedAt, started).inSeconds, compute: Duration.between(started, finished).inSeconds)))
                     } catch {
                         continuation.resume(throwing: error)
                     }
@@ -144,8 +123,4 @@ private final class CancellableJob: Sendable {
     private let cancelled = Atomic<Bool>(false)
     var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
     func cancel() { cancelled.store(true, ordering: .releasing) }
-}
-
-private func seconds(from start: DispatchTime, to end: DispatchTime) -> Double {
-    Double(end.uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
 }

@@ -46,22 +46,20 @@ struct ScoreCommand: AsyncParsableCommand {
         let promptSetID = PromptSetID(className: className, images: promptBytes)
         let promptImages = try zip(prompts, promptBytes).map { path, bytes in try prepare(bytes, path: path, pipeline).tensor }
         let promptSet = try await actor.promptSetFeatures(images: promptImages).result
-        let prior = try await actor.textPrior(className: className)
+        let prior = try await actor.textPrior(className: className).result
 
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         for path in queries {
             let start = DispatchTime.now()
             let prepared = try prepare(try readImage(path), path: path, pipeline)
             let (result, timing) = try await actor.score(image: prepared.tensor, promptSet: promptSet, textPrior: prior)
-            let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+            let total = Duration.since(start).inSeconds
             let response = ScoreResponse(
                 file: path, promptSet: promptSetID.hex, result: result, gridSize: loaded.config.vision.gridSize,
                 model: loaded.info,
                 timing: .init(
                     decode: prepared.decodeSeconds, preprocess: prepared.preprocessSeconds, queue: timing.queue,
                     forward: timing.compute, total: total))
-            print(String(decoding: try encoder.encode(response), as: UTF8.self))
+            print(String(decoding: try APIJSON.encode(response), as: UTF8.self))
         }
     }
 

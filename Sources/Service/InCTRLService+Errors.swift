@@ -1,7 +1,8 @@
 import Imaging
 import InCTRL
 
-/// The one place where the errors of the lower layers become API errors (status + code).
+/// The one place where the errors of the lower layers (registry, store, model, decoders)
+/// become API errors, with their status and code.
 extension InCTRLService {
     /// `error` as the API answers it.
     func apiError(_ error: any Error) -> APIError {
@@ -18,17 +19,22 @@ extension InCTRLService {
             default:
                 return APIError(.undecodableImage, "\(error)")
             }
-        case let error as PromptSetStoreError:
+        case let error as PromptSetRegistryError:
             switch error {
+            case .notReady: return .notReady(retryAfterSeconds: 1)
             case .invalidClassName: return APIError(.invalidField, "\(error)")
             case .noImages: return .missingField("images")
             case .tooManyImages: return APIError(.tooManyImages, "\(error)")
             case .emptyImage: return APIError(.undecodableImage, "\(error)")
             case .imageTooLarge: return APIError(.imageTooLarge, "\(error)")
-            case .storeFull: return APIError(.tooManyPromptSets, "\(error)")
+            case .full: return APIError(.tooManyPromptSets, "\(error)")
             case let .notFound(id): return .unknownPromptSet(id.hex)
+            }
+        case let error as PromptSetStoreError:
+            switch error {
             case .notOpen: return .notReady(retryAfterSeconds: 1)
-            case .damaged, .fileSystem, .alreadyOpen, .dataDirectoryUnusable:
+            case let .notFound(id): return .unknownPromptSet(id.hex)
+            case .damaged, .fileSystem, .alreadyOpen, .dataDirectoryUnusable, .featureCache:
                 logger.error("prompt-set store failure", metadata: ["error": "\(error)"])
                 return APIError(.internalError, "The prompt-set store failed; the server log has the details.")
             }

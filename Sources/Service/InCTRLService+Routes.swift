@@ -5,7 +5,7 @@ import InCTRL
 import Logging
 import Synchronization
 
-/// The HTTP surface (DESIGN.md §4.3): routes, request ids, access log, metrics.
+/// The HTTP surface: the route table, request ids, the access log and request metrics.
 extension InCTRLService {
     /// The server handler: every route, wrapped so each response carries `X-Request-ID`,
     /// is counted in the metrics and gets one access-log line.
@@ -16,12 +16,10 @@ extension InCTRLService {
         }
         route(&router, .get, "/readyz") { service, _ in try await service.readiness() }
         route(&router, .get, "/metrics") { service, _ in await service.metricsResponse() }
-        route(&router, .get, "/openapi.yaml") { _ in
-            HTTPResponse(status: .ok, contentType: "application/yaml", body: OpenAPIDocument.yaml)
-        }
+        route(&router, .get, "/openapi.yaml") { service, _ in service.openAPIDocument() }
         route(&router, .post, "/prompts") { service, request in try await service.registerPromptSet(request) }
-        route(&router, .get, "/prompts") { service, _ in try service.listPromptSets() }
-        route(&router, .get, "/prompts/{id}") { service, request in try service.describePromptSet(request) }
+        route(&router, .get, "/prompts") { service, _ in try await service.listPromptSets() }
+        route(&router, .get, "/prompts/{id}") { service, request in try await service.describePromptSet(request) }
         route(&router, .delete, "/prompts/{id}") { service, request in try await service.deletePromptSet(request) }
         route(&router, .post, "/score") { service, request in try await service.score(request) }
         let routes = router
@@ -39,7 +37,7 @@ extension InCTRLService {
             do {
                 return try await body(self, request)
             } catch {
-                return Self.response(for: apiError(error))
+                return apiError(error).response
             }
         }
     }
@@ -82,62 +80,4 @@ extension InCTRLService {
         }
         return HTTPRequestID.fresh()
     }
-
-    // MARK: - Operations routes
-
-    /// The body of `GET /healthz`, built once: the probe is hit often and must stay cheap.
-    static let healthyBody = Array(#"{"status":"ok"}"#.utf8)
-
-    private func readiness() async throws -> HTTPResponse {
-        guard await state.isReady, let model = await state.model else {
-            metrics.recordRejection(.notReady)
-            throw APIError.notReady(retryAfterSeconds: 1)
-        }
-        return try Self.json(ReadinessBody(status: "ready", model: model.info, promptSets: store.count))
-    }
-
-    private func metricsResponse() async -> HTTPResponse {
-        await refreshGauges()
-        return HTTPResponse(status: .ok, contentType: ServiceMetrics.contentType, body: metrics.render())
-    }
-
-    // MARK: - Responses
-
-    /// A JSON response; keys sorted, slashes unescaped.
-    static func json(_ value: some Encodable, status: HTTPStatus = .ok) throws -> HTTPResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: [UInt8](try encoder.encode(value)))
-    }
-
-    static func response(for error: APIError) -> HTTPResponse {
-        var headers = HTTPHeaders()
-        for header in error.headers { headers.set(name: header.name, value: header.value) }
-        return HTTPResponse(status: HTTPStatus(code: error.status), headers: headers, body: error.body)
-    }
-}
-
-/// `GET /readyz`.
-struct ReadinessBody: Encodable {
-    let status: String
-    let model: ModelInfo
-    let promptSets: Int
-
-    enum CodingKeys: String, CodingKey {
-        case status, model
-        case promptSets = "prompt_sets"
-    }
-}
-
-/// The route pattern a request matched, set by the route and read by the access log and
-/// metrics (which must never label by raw path: ids would make unbounded series).
-final class RouteLabel: Sendable {
-    @TaskLocal static var current: RouteLabel?
-
-    private let value = Mutex<String?>(nil)
-
-    var pattern: String? { value.withLock { $0 } }
-
-    func set(_ pattern: String) { value.withLock { $0 = pattern } }
 }

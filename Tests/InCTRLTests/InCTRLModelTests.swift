@@ -62,7 +62,7 @@ import Testing
         let actor = ModelActor(model: model, capacity: 4)
         let promptSet = try await actor.promptSetFeatures(images: [image("prompt.0", reference), image("prompt.1", reference)]).result
         #expect(relativeError(promptSet.prototype, try reference.floats("prototype")) < 1e-5)
-        let prior = try await actor.textPrior(className: "metal_nut")
+        let prior = try await actor.textPrior(className: "metal_nut").result
         for query in ["query.0", "query.1"] {
             let (result, timing) = try await actor.score(image: try image(query, reference), promptSet: promptSet, textPrior: prior)
             #expect(relativeError(result.residualMap, try reference.floats("map.\(query)")) < 1e-5)
@@ -124,27 +124,16 @@ import Testing
         #expect(!ran.withLock { $0 })
     }
 
-    /// Concurrent first requests for one class name share a single text-prior computation,
-    /// and all get the prior computing it alone gives.
-    @Test func concurrentFirstTextPriorRequestsShareOneComputation() async throws {
+    /// The actor is pure compute: every request runs the model again (no text prior or
+    /// feature is kept between calls), and each finished piece of work is counted.
+    @Test func computesEveryRequestAndCountsTheWork() async throws {
         let (model, _) = try Self.loaded.get()
-        let actor = ModelActor(model: model, capacity: 8)
-        let gate = DispatchSemaphore(value: 0)
-        // Hold the compute thread so every request below arrives while the first is pending.
-        let blocker = try await occupy(actor, until: gate)
-        let requests = (0..<4).map { _ in Task { try await actor.textPrior(className: "screw") } }
-        while await actor.textPriorsComputed == 0 { try await Task.sleep(for: .milliseconds(5)) }
-        try await Task.sleep(for: .milliseconds(50))
-        gate.signal()
-        _ = try await blocker.value
-
+        let actor = ModelActor(model: model, capacity: 2)
         let expected = try model.textPrior(className: "screw")
-        for request in requests {
-            let prior = try await request.value
+        for round in 1...2 {
+            let prior = try await actor.textPrior(className: "screw").result
             #expect(prior.normal == expected.normal && prior.anomalous == expected.anomalous)
+            #expect(actor.completedWork == round)
         }
-        #expect(await actor.textPriorsComputed == 1)
-        _ = try await actor.textPrior(className: "screw")
-        #expect(await actor.textPriorsComputed == 1)
     }
 }

@@ -33,7 +33,7 @@ import Testing
 
     @Test func bodyHasTheDocumentedShape() throws {
         let error = APIError(.unknownPromptSet, "No prompt set has the id abc.")
-        #expect(error.jsonText == #"{"error":{"code":"unknown_prompt_set","message":"No prompt set has the id abc."}}"#)
+        #expect(String(decoding: error.body, as: UTF8.self) == #"{"error":{"code":"unknown_prompt_set","message":"No prompt set has the id abc."}}"#)
         #expect(error.status == 404)
         #expect(error.headers.map(\.name) == ["Content-Type"])
         #expect(error.headers.first?.value == "application/json")
@@ -52,7 +52,7 @@ import Testing
         let (code, decodedMessage) = try decoded(error)
         #expect(code == "bad_request")
         #expect(decodedMessage == message)
-        #expect(!error.jsonText.unicodeScalars.contains { $0.value < 0x20 }, "raw control characters in \(error.jsonText)")
+        #expect(!String(decoding: error.body, as: UTF8.self).unicodeScalars.contains { $0.value < 0x20 }, "raw control characters in \(String(decoding: error.body, as: UTF8.self))")
     }
 
     @Test func queueFullCarriesRetryAfter() throws {

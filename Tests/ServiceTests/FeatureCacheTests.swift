@@ -9,7 +9,7 @@ import Testing
 @Suite final class FeatureCacheTests {
     let dataDirectory: URL
     /// A small model shape; the checks do not depend on size.
-    let geometry = FeatureCache.Geometry(tapLayers: 3, patchesPerImage: 4, tapWidth: 5, embeddingWidth: 6)
+    let geometry = FeatureGeometry(tapLayers: 3, patchesPerImage: 4, tapWidth: 5, embeddingWidth: 6)
 
     init() throws {
         dataDirectory = try PromptSetTestData.scratchDirectory("feature-cache")
@@ -18,7 +18,7 @@ import Testing
     deinit { try? FileManager.default.removeItem(at: dataDirectory) }
 
     func cache(model: String = "model-a") throws -> FeatureCache {
-        try FeatureCache(dataDirectory: dataDirectory, modelHash: model, geometry: geometry)
+        try FeatureCache(dataDirectory: dataDirectory, key: DerivedFeatureKey(modelIdentity: model, geometry: geometry))
     }
 
     /// Features with random values, plus the values a careless copy would alter: signed
@@ -118,8 +118,8 @@ import Testing
 
         // The same metadata, but tensors of another model width.
         let wider = try FeatureCache(
-            dataDirectory: dataDirectory, modelHash: "model-a",
-            geometry: FeatureCache.Geometry(tapLayers: 3, patchesPerImage: 4, tapWidth: 7, embeddingWidth: 6))
+            dataDirectory: dataDirectory,
+            key: DerivedFeatureKey(modelIdentity: "model-a", geometry: FeatureGeometry(tapLayers: 3, patchesPerImage: 4, tapWidth: 7, embeddingWidth: 6)))
         try wider.store(PromptSetFeatures(
             shots: 1, normalizedTaps: Array(repeating: Tensor(zeros: [4, 7]), count: 3), prototype: Array(repeating: 0, count: 6)), for: id)
         expectDiscarded(cache.promptSetFeatures(for: id, shots: 1), mentioning: "has shape [4, 7], expected [4, 5]")
@@ -159,10 +159,10 @@ import Testing
     @Test func modelHashMustBeASafeDirectoryName() throws {
         for hash in ["", ".", "..", "../x", "a/b", ".hidden", String(repeating: "a", count: 129), "naïve", "a b"] {
             #expect(throws: FeatureCacheError.invalidModelHash(hash)) {
-                try FeatureCache(dataDirectory: self.dataDirectory, modelHash: hash, geometry: self.geometry)
+                try FeatureCache(dataDirectory: self.dataDirectory, key: DerivedFeatureKey(modelIdentity: hash, geometry: self.geometry))
             }
         }
-        _ = try FeatureCache(dataDirectory: dataDirectory, modelHash: "3f2a_model-v1.2", geometry: geometry)
+        _ = try FeatureCache(dataDirectory: dataDirectory, key: DerivedFeatureKey(modelIdentity: "3f2a_model-v1.2", geometry: geometry))
     }
 
     @Test func leftoverTemporaryFilesAreRemoved() throws {
@@ -175,7 +175,7 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == [id.hex + ".safetensors"])
     }
 
-    func expectDiscarded<Value>(_ lookup: FeatureCache.Lookup<Value>, mentioning fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectDiscarded<Value>(_ lookup: FeatureLookup<Value>, mentioning fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
         guard case let .discarded(reason) = lookup else {
             Issue.record("expected a discarded entry, got \(lookup)", sourceLocation: sourceLocation)
             return

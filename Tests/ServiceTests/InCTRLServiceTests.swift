@@ -200,7 +200,7 @@ import Testing
         let (_, registered) = try await running.json("POST", "/prompts", body: json, contentType: "application/json")
         let id = try #require(registered["id"] as? String)
 
-        let model = try #require(await running.service.state.model)
+        let model = try await running.service.registry.model()
         let gate = DispatchSemaphore(value: 0)
         let blocker = Task { try await model.run { () throws(InCTRLError) in gate.wait() } }
         while model.queueDepth == 0 { try await Task.sleep(for: .milliseconds(5)) }

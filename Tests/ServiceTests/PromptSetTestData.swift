@@ -26,27 +26,55 @@ enum PromptSetTestData {
     }
 }
 
-/// A data directory with an open store over it, removed with the test.
+/// A data directory with an open file store over it, removed with the test.
 final class OpenedStore {
     let dataDirectory: URL
-    let store: PromptSetStore
+    let store: FileStore
 
-    init(limits: PromptSetStore.Limits = PromptSetStore.Limits()) throws {
+    init() async throws {
         dataDirectory = try PromptSetTestData.scratchDirectory("prompt-set-store")
-        store = PromptSetStore(dataDirectory: dataDirectory, limits: limits)
-        try store.open()
+        store = FileStore(dataDirectory: dataDirectory)
+        try await store.open()
     }
 
     deinit { try? FileManager.default.removeItem(at: dataDirectory) }
 
     /// A second store over the same directory, as after a restart.
-    func reopened(limits: PromptSetStore.Limits = PromptSetStore.Limits()) throws -> (PromptSetStore, PromptSetStore.LoadReport) {
-        let store = PromptSetStore(dataDirectory: dataDirectory, limits: limits)
-        let report = try store.open()
+    func reopened() async throws -> (FileStore, StoreLoadReport) {
+        let store = FileStore(dataDirectory: dataDirectory)
+        let report = try await store.open()
         return (store, report)
     }
 
     func setDirectory(_ id: PromptSetID) -> URL {
         dataDirectory.appendingPathComponent("prompt-sets").appendingPathComponent(id.hex)
     }
+}
+
+extension FileStore {
+    /// Saves a set the way the registry does (its record made now); `created` is false when
+    /// a set with its id was stored already, whose record is then returned.
+    func save(className: String, images: [[UInt8]]) async throws -> (record: PromptSetRecord, created: Bool) {
+        let record = PromptSetRecord(id: PromptSetID(className: className, images: images), className: className, images: images)
+        let existed = (try? self.record(record.id)) != nil
+        let stored = try await save(record, images: images)
+        return (stored, !existed)
+    }
+
+    /// The images of the set `id` as stored.
+    func imageBytes(_ id: PromptSetID) async throws -> [[UInt8]] {
+        try await images(of: try record(id))
+    }
+}
+
+extension FileStore {
+    /// Every stored set, oldest first (ties in id order), read from the data directory.
+    func list() throws -> [PromptSetRecord] {
+        guard isOpen else { throw PromptSetStoreError.notOpen }
+        let names = try FileManager.default.contentsOfDirectory(atPath: setsPath)
+        return try names.compactMap(PromptSetID.init).map { try record($0) }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    /// The number of stored sets.
+    var count: Int { (try? list().count) ?? 0 }
 }

@@ -158,15 +158,15 @@ import Glibc
     }
 
     @Test(arguments: [
-        PromptSetStore.FaultPoint.afterImageWrite, .afterManifestWrite, .beforeRename, .afterRename,
+        StoreFaultPoint.afterImageWrite, .afterManifestWrite, .beforeRename, .afterRename,
     ])
-    func killedWhileRegisteringASecondSet(at point: PromptSetStore.FaultPoint) async throws {
+    func killedWhileRegisteringASecondSet(at point: StoreFaultPoint) async throws {
         let (baseline, dataDirectory) = try await Self.baselineCopy()
         defer { try? FileManager.default.removeItem(at: dataDirectory) }
 
         let crashing = try ServerProcess(
             model: try Self.bundle.get(), dataDirectory: dataDirectory,
-            environment: [PromptSetStore.FaultPoint.environmentVariable: point.rawValue])
+            environment: [StoreFaultPoint.environmentVariable: point.rawValue])
         try await crashing.waitUntilReady()
         let answer = try? await Self.register(Self.setC, on: crashing)
         #expect(answer == nil, "the server died before answering")
@@ -197,7 +197,7 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: dataDirectory) }
         let crashing = try ServerProcess(
             model: try Self.bundle.get(), dataDirectory: dataDirectory,
-            environment: [PromptSetStore.FaultPoint.environmentVariable: PromptSetStore.FaultPoint.afterTrashRename.rawValue])
+            environment: [StoreFaultPoint.environmentVariable: StoreFaultPoint.afterTrashRename.rawValue])
         try await crashing.waitUntilReady()
         let setB = try Self.id(Self.setB)
         #expect((try? await crashing.send("DELETE", "/prompts/\(setB)")) == nil)
@@ -256,7 +256,7 @@ import Glibc
             try await Task.sleep(for: .seconds(seconds))
         case let .afterStaging(milliseconds):
             let deadline = Date().addingTimeInterval(30)
-            while !Self.entries(dataDirectory, "prompt-sets").contains(where: { $0.hasPrefix(PromptSetStore.stagingPrefix) }), Date() < deadline {
+            while !Self.entries(dataDirectory, "prompt-sets").contains(where: { $0.hasPrefix(FileStore.stagingPrefix) }), Date() < deadline {
                 try await Task.sleep(for: .microseconds(200))
             }
             try await Task.sleep(for: .milliseconds(milliseconds))

@@ -15,7 +15,7 @@ import Testing
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["INCTRL_STORE_BENCHMARK"] != nil), .serialized)
 struct StoreRestartBenchmarkTests {
     /// Wall-clock and CPU milliseconds of `body`.
-    func measure(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+    func measure(_ body: () async throws -> Void) async rethrows -> (wall: Double, cpu: Double) {
         func now() -> (wall: Double, cpu: Double) {
             var wall = timespec(), cpu = timespec()
             clock_gettime(CLOCK_MONOTONIC, &wall)
@@ -23,7 +23,7 @@ struct StoreRestartBenchmarkTests {
             return (Double(wall.tv_sec) * 1e3 + Double(wall.tv_nsec) * 1e-6, Double(cpu.tv_sec) * 1e3 + Double(cpu.tv_nsec) * 1e-6)
         }
         let start = now()
-        try body()
+        try await body()
         let end = now()
         return (end.wall - start.wall, end.cpu - start.cpu)
     }
@@ -32,41 +32,41 @@ struct StoreRestartBenchmarkTests {
         String(format: "%.1f ms wall, %.1f ms CPU", time.wall / Double(count), time.cpu / Double(count))
     }
 
-    @Test func openingAStoreOf100EightShotSets() throws {
-        let fixture = try OpenedStore()
+    @Test func openingAStoreOf100EightShotSets() async throws {
+        let fixture = try await OpenedStore()
         let setCount = 100, shots = 8
-        let saving = try measure {
+        let saving = try await measure {
             for set in 0..<setCount {
-                _ = try fixture.store.save(className: "class \(set % 15)", images: PromptSetTestData.images(set: UInt64(set), shots: shots, count: 4096))
+                _ = try await fixture.store.save(className: "class \(set % 15)", images: PromptSetTestData.images(set: UInt64(set), shots: shots, count: 4096))
             }
         }
-        var report: PromptSetStore.LoadReport?
-        let opening = try measure { report = try fixture.reopened().1 }
+        var report: StoreLoadReport?
+        let opening = try await measure { report = try await fixture.reopened().1 }
         #expect(report?.loaded.count == setCount)
         #expect(report?.quarantined.isEmpty == true)
         print("store: saved \(setCount) sets of \(shots) × 4 KiB images, per set \(describe(saving, per: setCount)); open() took \(describe(opening))")
     }
 
-    @Test func loadingCachedFullSizeFeatures() throws {
+    @Test func loadingCachedFullSizeFeatures() async throws {
         let count = Int(ProcessInfo.processInfo.environment["INCTRL_STORE_BENCHMARK_CACHED_SETS"] ?? "") ?? 20
         let dataDirectory = try PromptSetTestData.scratchDirectory("feature-cache-benchmark")
         defer { try? FileManager.default.removeItem(at: dataDirectory) }
         // ViT-B-16-plus-240: 3 taps of 225 patches × 896, a 640-wide embedding.
-        let geometry = FeatureCache.Geometry(tapLayers: 3, patchesPerImage: 225, tapWidth: 896, embeddingWidth: 640)
+        let geometry = FeatureGeometry(tapLayers: 3, patchesPerImage: 225, tapWidth: 896, embeddingWidth: 640)
         let shots = 8
-        let cache = try FeatureCache(dataDirectory: dataDirectory, modelHash: "benchmark", geometry: geometry)
+        let cache = try FeatureCache(dataDirectory: dataDirectory, key: DerivedFeatureKey(modelIdentity: "benchmark", geometry: geometry))
         var generator = SeededGenerator(seed: 1)
         let scalars = (0..<(225 * shots * 896)).map { _ in Float.random(in: -1...1, using: &generator) }
         let tap = try Tensor(shape: [225 * shots, 896], scalars: scalars)
         let features = PromptSetFeatures(shots: shots, normalizedTaps: [tap, tap, tap], prototype: Array(scalars.prefix(640)))
         let ids = (0..<count).map { PromptSetID(className: "benchmark", images: [[UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)]]) }
 
-        let storing = try measure {
+        let storing = try await measure {
             for id in ids { try cache.store(features, for: id) }
         }
         let fileBytes = try FileManager.default.attributesOfItem(atPath: cache.promptSetURL(ids[0]).path)[.size] as? Int ?? 0
         var hits = 0
-        let loading = measure {
+        let loading = await measure {
             for id in ids where cache.promptSetFeatures(for: id, shots: shots).value != nil { hits += 1 }
         }
         #expect(hits == count)

@@ -1,0 +1,4 @@
+/// The body of `GET /healthz`: `{"status": "ok"}`.
+struct HealthBody: Encodable {
+    let status: String
+}

@@ -1,0 +1,121 @@
+import HTTP1
+import Logging
+
+extension ConfigurationSetting {
+    /// A key holding a whole number within `range`.
+    static func integer(
+        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, Int> & Sendable,
+        in range: ClosedRange<Int>, meaning: String
+    ) -> ConfigurationSetting {
+        let accepted = range.upperBound == Int.max
+            ? "an integer of at least \(range.lowerBound)"
+            : "an integer from \(range.lowerBound) to \(range.upperBound)"
+        return ConfigurationSetting(
+            key: key, meaning: meaning, accepted: accepted,
+            assign: { configuration, input throws(SettingRejection) in
+                switch input {
+                case let .json(.integer(number)):
+                    configuration[keyPath: path] = number
+                case let .json(other):
+                    throw SettingRejection(shown: other.shown)
+                case let .text(text):
+                    guard let number = ConfigurationText.integer(text) else {
+                        throw SettingRejection(shown: JSONText.quoted(text))
+                    }
+                    configuration[keyPath: path] = number
+                }
+            },
+            check: { configuration throws(SettingRejection) in
+                let number = configuration[keyPath: path]
+                guard range.contains(number) else { throw SettingRejection(shown: String(number)) }
+            },
+            value: { .number(String($0[keyPath: path])) }
+        )
+    }
+
+    /// Longest duration any timeout may be set to: a day is already far beyond any useful
+    /// timeout, and the bound keeps deadline arithmetic far from overflow.
+    static let longestDuration = 86_400.0
+
+    /// A key holding a duration, written as a number of seconds (fractions allowed).
+    static func seconds(
+        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, Duration> & Sendable,
+        allowsZero: Bool = false, meaning: String
+    ) -> ConfigurationSetting {
+        let lowest = allowsZero ? "at least 0" : "greater than 0"
+        let longest = Int(longestDuration)
+        return ConfigurationSetting(
+            key: key, meaning: meaning, accepted: "a number of seconds \(lowest) and at most \(longest)",
+            assign: { configuration, input throws(SettingRejection) in
+                let seconds: Double
+                switch input {
+                case let .json(.integer(number)): seconds = Double(number)
+                case let .json(.number(number)): seconds = number
+                case let .json(other): throw SettingRejection(shown: other.shown)
+                case let .text(text):
+                    guard let number = ConfigurationText.decimal(text) else {
+                        throw SettingRejection(shown: JSONText.quoted(text))
+                    }
+                    seconds = number
+                }
+                // Bounded before it becomes a Duration, which cannot hold infinities; zero
+                // is left to `check`, which knows whether this key allows it.
+                guard seconds.isFinite, (0...longestDuration).contains(seconds) else {
+                    throw SettingRejection(shown: ConfigurationText.literal(seconds))
+                }
+                configuration[keyPath: path] = .seconds(seconds)
+            },
+            check: { configuration throws(SettingRejection) in
+                let duration = configuration[keyPath: path]
+                let inRange = allowsZero ? duration >= .zero : duration > .zero
+                guard inRange, duration <= .seconds(longestDuration) else {
+                    throw SettingRejection(shown: ConfigurationText.literal(duration.inSeconds))
+                }
+            },
+            value: { .number(ConfigurationText.literal($0[keyPath: path].inSeconds)) }
+        )
+    }
+
+    /// A key holding free text, which must not be empty or hold control characters (they
+    /// would only ever be a mistake in a host name or a path).
+    static func text(
+        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, String> & Sendable, meaning: String
+    ) -> ConfigurationSetting {
+        ConfigurationSetting(
+            key: key, meaning: meaning, accepted: "a non-empty string without control characters",
+            assign: { configuration, input throws(SettingRejection) in
+                switch input {
+                case let .json(.string(text)), let .text(text): configuration[keyPath: path] = text
+                case let .json(other): throw SettingRejection(shown: other.shown)
+                }
+            },
+            check: { configuration throws(SettingRejection) in
+                let text = configuration[keyPath: path]
+                let hasControl = text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+                guard !text.isEmpty, !hasControl else { throw SettingRejection(shown: JSONText.quoted(text)) }
+            },
+            value: { .string($0[keyPath: path]) }
+        )
+    }
+
+    /// A key holding one of a fixed set of words, spelt exactly (lower case).
+    static func choice<Choice: RawRepresentable & CaseIterable & Sendable>(
+        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, Choice> & Sendable, meaning: String
+    ) -> ConfigurationSetting where Choice.RawValue == String {
+        let names = Choice.allCases.map(\.rawValue)
+        return ConfigurationSetting(
+            key: key, meaning: meaning, accepted: "one of " + names.joined(separator: ", "),
+            assign: { configuration, input throws(SettingRejection) in
+                let text: String
+                switch input {
+                case let .json(.string(string)), let .text(string): text = string
+                case let .json(other): throw SettingRejection(shown: other.shown)
+                }
+                guard let choice = Choice(rawValue: text) else { throw SettingRejection(shown: JSONText.quoted(text)) }
+                configuration[keyPath: path] = choice
+            },
+            check: { _ throws(SettingRejection) in },
+            value: { .string($0[keyPath: path].rawValue) }
+        )
+    }
+}

@@ -1,0 +1,36 @@
+import Logging
+
+extension ServiceConfiguration {
+    /// Every configuration key, in the order the file and the documentation list them. The
+    /// one table that the file reader, the environment reader, validation and the
+    /// documentation all work from, so they cannot disagree about a key.
+    static let settings: [ConfigurationSetting] = [
+        .text("host", \.host, meaning: "Host name or address to listen on; `0.0.0.0` or `::` for every interface."),
+        .integer("port", \.port, in: 0...65535, meaning: "TCP port to listen on; 0 lets the kernel choose."),
+        .text("model", \.model, meaning: "Directory of the model bundle to serve."),
+        .text("data_dir", \.dataDirectory, meaning: "Directory where prompt sets are stored; created if missing."),
+        .choice("precision", \.precision, meaning: "Precision of the CLIP towers' matmuls: fp32 (the reference's arithmetic) or bf16 (faster; refused at start where the CPU does not multiply bf16 natively)."),
+        .integer("max_body_bytes", \.maxBodyBytes, in: 1...Int.max, meaning: "Largest request body in bytes (413 beyond)."),
+        .integer("max_header_bytes", \.maxHeaderBytes, in: 1024...(1024 * 1024), meaning: "Largest request header section in bytes (431 beyond)."),
+        .integer("max_connections", \.maxConnections, in: 1...Int.max, meaning: "Most client connections open at once."),
+        .seconds("header_timeout_s", \.headerTimeout, meaning: "Seconds a client has to send its request headers (408 beyond)."),
+        .seconds("body_timeout_s", \.bodyTimeout, meaning: "Seconds a client has to send a request body once its headers are in (408 beyond)."),
+        .seconds("idle_timeout_s", \.idleTimeout, meaning: "Seconds a kept-alive connection may sit idle between requests."),
+        .seconds("write_timeout_s", \.writeTimeout, meaning: "Seconds a response may wait for a client that stopped reading."),
+        .seconds("shutdown_grace_s", \.shutdownGrace, allowsZero: true, meaning: "Seconds requests in flight may take to finish on shutdown."),
+        .integer("queue_size", \.queueSize, in: 1...Int.max, meaning: "Most requests waiting for the model; more are refused with 429."),
+        .integer("retry_after_s", \.retryAfterSeconds, in: 0...3600, meaning: "Seconds a client refused with 429 is told to wait (Retry-After)."),
+        .integer("max_images_per_set", \.maxImagesPerSet, in: 1...Int.max, meaning: "Most images in one prompt set."),
+        .integer("max_image_pixels", \.maxImagePixels, in: 1...Int.max, meaning: "Most pixels (width × height) an image may declare."),
+        .integer("max_image_bytes", \.maxImageBytes, in: 1...Int.max, meaning: "Largest single encoded image in bytes; at most max_body_bytes."),
+        .integer("max_prompt_sets", \.maxPromptSets, in: 1...Int.max, meaning: "Most prompt sets stored at once."),
+        .choice("log_format", \.logFormat, meaning: "Log lines as readable text or as one JSON object per line."),
+        .choice("log_level", \.logLevel, meaning: "The least severe log level written."),
+    ]
+
+    /// The environment variable that overrides `key`.
+    static func environmentVariable(for key: String) -> String {
+        "INCTRL_" + key.uppercased()
+    }
+}
+

@@ -1,0 +1,25 @@
+import HTTP1
+
+/// `GET /healthz`, `GET /readyz`, `GET /metrics` and `GET /openapi.yaml`: the routes for
+/// operators and tools.
+extension InCTRLService {
+    /// The body of `GET /healthz`, built once: the probe is hit often and must stay cheap.
+    static let healthyBody = try! APIJSON.encode(HealthBody(status: "ok"))
+
+    func readiness() async throws -> HTTPResponse {
+        guard await registry.isReady, let model = try? await registry.model() else {
+            metrics.recordRejection(.notReady)
+            throw APIError.notReady(retryAfterSeconds: 1)
+        }
+        return try APIJSON.response(ReadinessBody(status: "ready", model: model.info, promptSets: await registry.count))
+    }
+
+    func metricsResponse() async -> HTTPResponse {
+        await refreshGauges()
+        return HTTPResponse(status: .ok, contentType: ServiceMetrics.contentType, body: metrics.render())
+    }
+
+    func openAPIDocument() -> HTTPResponse {
+        HTTPResponse(status: .ok, contentType: "application/yaml", body: OpenAPIDocument.yaml)
+    }
+}

@@ -1,0 +1,94 @@
+import Synchronization
+
+/// A set of metric families — counters, gauges and histograms with fixed buckets — that
+/// renders itself in the Prometheus text exposition format 0.0.4.
+///
+/// Each family declares its label names when it is registered; every update then gives one
+/// value per label name, in the same order. All updates and rendering take one lock, which
+/// costs far less than the requests being measured.
+public final class PrometheusRegistry: Sendable {
+    private let state = Mutex(State())
+
+    /// An empty registry.
+    public init() {}
+
+    /// Registers a counter: a value that only goes up (requests served, bytes sent).
+    /// The name must end in `_total`, as Prometheus' naming conventions ask.
+    public func counter(
+        _ name: String, help: String, labelNames: [String] = []
+    ) throws(MetricsRegistrationError) -> PrometheusCounter {
+        guard name.hasSuffix("_total") else { throw .counterNameWithoutTotalSuffix(name) }
+        return PrometheusCounter(family: try register(MetricFamily(name: name, help: help, type: .counter, labelNames: labelNames)))
+    }
+
+    /// Registers a gauge: a value that goes up and down (queue depth, open connections).
+    public func gauge(
+        _ name: String, help: String, labelNames: [String] = []
+    ) throws(MetricsRegistrationError) -> PrometheusGauge {
+        PrometheusGauge(family: try register(MetricFamily(name: name, help: help, type: .gauge, labelNames: labelNames)))
+    }
+
+    /// Registers a histogram with the given bucket upper bounds, which must be finite and
+    /// increasing; the `+Inf` bucket is always added.
+    public func histogram(
+        _ name: String, help: String, labelNames: [String] = [], buckets: [Double]
+    ) throws(MetricsRegistrationError) -> PrometheusHistogram {
+        guard !buckets.isEmpty, buckets.allSatisfy(\.isFinite), zip(buckets, buckets.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw .invalidBuckets(metric: name)
+        }
+        guard !labelNames.contains("le") else { throw .invalidLabelName(metric: name, label: "le") }
+        let family = MetricFamily(name: name, help: help, type: .histogram(upperBounds: buckets), labelNames: labelNames)
+        return PrometheusHistogram(family: try register(family))
+    }
+
+    /// Every family in the text exposition format 0.0.4: families sorted by name, series
+    /// sorted by label values, so the same state always renders the same text.
+    public func render() -> String {
+        let families = state.withLock { $0.families }
+        var text = ""
+        for family in families.sorted(by: { $0.name < $1.name }) {
+            family.render(into: &text)
+        }
+        return text
+    }
+
+    /// Adds `family` after checking its names, and returns its handle.
+    private func register(_ family: MetricFamily) throws(MetricsRegistrationError) -> FamilyHandle {
+        guard MetricFamily.isValidMetricName(family.name) else { throw .invalidMetricName(family.name) }
+        for label in family.labelNames where !MetricFamily.isValidLabelName(label) {
+            throw .invalidLabelName(metric: family.name, label: label)
+        }
+        guard Set(family.labelNames).count == family.labelNames.count else {
+            throw .duplicateLabelName(metric: family.name)
+        }
+        let index = try state.withLock { state throws(MetricsRegistrationError) in
+            // A histogram also writes `name_bucket`, `name_sum` and `name_count`; no two
+            // families may write samples under the same name.
+            let taken = Set(state.families.flatMap(\.sampleNames))
+            guard taken.isDisjoint(with: family.sampleNames) else { throw .duplicateMetric(family.name) }
+            state.families.append(family)
+            return state.families.count - 1
+        }
+        return FamilyHandle(registry: self, index: index, name: family.name, labelCount: family.labelNames.count)
+    }
+
+    /// Applies `change` to family `handle` under the lock, for the series with `labelValues`.
+    func change(
+        _ handle: FamilyHandle, labelValues: [String], _ change: (inout MetricFamily) -> Void
+    ) {
+        precondition(
+            labelValues.count == handle.labelCount,
+            "\(handle.name) has \(handle.labelCount) labels but was given \(labelValues.count) values")
+        state.withLock { state in change(&state.families[handle.index]) }
+    }
+
+    /// Removes every series of family `handle`.
+    func removeAllSeries(_ handle: FamilyHandle) {
+        state.withLock { state in state.families[handle.index].removeAllSeries() }
+    }
+
+    private struct State {
+        var families: [MetricFamily] = []
+    }
+}
+

@@ -1,0 +1,37 @@
+import Foundation
+import Tensor
+
+/// What the store knows about one registered prompt set, without its image bytes.
+public struct PromptSetRecord: Sendable, Equatable {
+    /// The content-derived id.
+    public let id: PromptSetID
+    /// The class name the text prior is built from.
+    public let className: String
+    /// When the set was first registered, to the second.
+    public let createdAt: Date
+    /// The images in registration order.
+    public let images: [StoredPromptImage]
+
+    /// K, the number of normal images.
+    public var shots: Int { images.count }
+
+    /// A record with every field given, as a store reads it back.
+    public init(id: PromptSetID, className: String, createdAt: Date, images: [StoredPromptImage]) {
+        self.id = id
+        self.className = className
+        self.createdAt = createdAt
+        self.images = images
+    }
+
+    /// The record of a set registered now: `id` (derived from `className` and `images` by
+    /// the caller, who needed it first), each image's size, SHA-256 and media type, and the
+    /// current time to the second.
+    public init(id: PromptSetID, className: String, images: [[UInt8]]) {
+        self.init(
+            id: id, className: className,
+            createdAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)),
+            images: images.map { image in
+                StoredPromptImage(byteCount: image.count, sha256: SHA256.hex(image), mediaType: PromptImageMediaType(sniffing: image))
+            })
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import InCTRL
+import Logging
+
+/// The one owner of prompt-set state: the registered sets' records, their derived features
+/// and the class names' text priors in memory, and the limits on all of them. Routes ask it;
+/// the ``PromptSetStore`` behind it keeps what must survive a restart; ``ModelActor`` only
+/// computes.
+///
+/// A registration is reserved before any work is done for it (``register(className:images:)``):
+/// the limits, a duplicate and a full registry are answered at once, then the features are
+/// computed and the set stored, and only then is it committed and served. A registration that
+/// fails releases its reservation. Identical registrations running at once share one
+/// computation, and so do first requests for one class name's text prior.
+public actor PromptSetRegistry {
+    /// A registered set, as scoring needs it.
+    public struct Entry: Sendable {
+        /// What the store keeps.
+        public let record: PromptSetRecord
+        /// The features of its images.
+        public let features: PromptSetFeatures
+        /// The text prior of its class name.
+        public let prior: TextPrior
+    }
+
+    /// The outcome of a registration.
+    public struct Registration: Sendable {
+        /// The registered set.
+        public let record: PromptSetRecord
+        /// False when the same set was registered before (or by a request running at once).
+        public let created: Bool
+    }
+
+    /// What the registry computes with once open.
+    struct Compute: Sendable {
+        let model: ModelActor
+        let pipeline: ImagePipeline
+        let key: DerivedFeatureKey
+    }
+
+    /// Where sets are kept across restarts.
+    public nonisolated let store: any PromptSetStore
+    /// What the registry accepts.
+    public nonisolated let limits: PromptSetLimits
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    /// Set by ``open(model:pipeline:)``.
+    var compute: Compute?
+    /// Set by ``markReady()``; until then every request is answered not ready.
+    var serving = false
+    var entries: [PromptSetID: Entry] = [:]
+    /// Registrations reserved and computing; they count against ``PromptSetLimits/maxSets``.
+    var reservations: [PromptSetID: Task<Entry, Error>] = [:]
+    /// Deletions under way, which a registration of the same set waits for.
+    var deletions: [PromptSetID: Task<Bool, Error>] = [:]
+    /// Text priors being found or computed, by class name; once a set is committed its
+    /// entry holds its class name's prior, so no other copy is kept.
+    var pendingTextPriors: [String: Task<TextPrior, Error>] = [:]
+    /// Text priors computed by the model (not restored from the store or shared).
+    var textPriorsComputed = 0
+
+    /// A registry over `store`; nothing is read until ``open(model:pipeline:)``.
+    public init(store: any PromptSetStore, limits: PromptSetLimits, metrics: ServiceMetrics, logger: Logger) {
+        self.store = store
+        self.limits = limits
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// True once the registry is open and ``markReady()`` was called.
+    public var isReady: Bool { serving && compute != nil }
+
+    /// Starts answering requests; call after ``open(model:pipeline:)``.
+    public func markReady() {
+        serving = compute != nil
+    }
+
+    /// The model the registry computes with, once open.
+    public func model() throws(PromptSetRegistryError) -> ModelActor {
+        try ready().model
+    }
+
+    /// The number of registered sets.
+    public var count: Int { entries.count }
+
+    /// The set `id`, as scoring needs it.
+    public func entry(_ id: PromptSetID) throws(PromptSetRegistryError) -> Entry {
+        _ = try ready()
+        guard let entry = entries[id] else { throw .notFound(id) }
+        return entry
+    }
+
+    /// The record of the set `id`.
+    public func record(_ id: PromptSetID) throws(PromptSetRegistryError) -> PromptSetRecord {
+        try entry(id).record
+    }
+
+    /// Every registered set, oldest first (ties in id order).
+    public func records() throws(PromptSetRegistryError) -> [PromptSetRecord] {
+        _ = try ready()
+        return entries.values.map(\.record).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    /// Deletes the set `id` from memory and from the store.
+    public func delete(_ id: PromptSetID) async throws {
+        _ = try ready()
+        if let deletion = deletions[id] {
+            guard try await deletion.value else { throw PromptSetRegistryError.notFound(id) }
+            return
+        }
+        guard let entry = entries.removeValue(forKey: id) else { throw PromptSetRegistryError.notFound(id) }
+        metrics.setPromptSetCount(entries.count)
+        let store = self.store
+        let deletion = Task { try await store.delete(id) }
+        deletions[id] = deletion
+        defer { deletions[id] = nil }
+        do {
+            _ = try await deletion.value
+        } catch {
+            // Still stored, so still served.
+            entries[id] = entry
+            metrics.setPromptSetCount(entries.count)
+            throw error
+        }
+        logger.info("deleted prompt set", metadata: ["id": "\(id.hex)"])
+    }
+
+    func ready() throws(PromptSetRegistryError) -> Compute {
+        guard serving, let compute else { throw .notReady }
+        return compute
+    }
+}

@@ -1,0 +1,45 @@
+import InCTRL
+
+/// Durable storage of prompt sets and of the features derived from them: what survives a
+/// restart. ``PromptSetRegistry`` is its only caller and owns everything in memory (records,
+/// features, text priors, limits); a store only keeps and returns bytes, faithfully.
+///
+/// ``FileStore`` (a data directory, the default) implements it; a second backend implements
+/// the same methods without touching the registry or the routes. The contract every backend
+/// keeps:
+///
+/// - ``save(_:images:)`` is all or nothing: after a crash at any moment the set is either
+///   wholly stored (and returned by the next ``open()``) or not at all.
+/// - Images come back from ``images(of:)`` exactly as saved, each checked against the size
+///   and SHA-256 in its record; a set that fails the check is taken out of service and
+///   reported as ``PromptSetStoreError/damaged(_:reason:)``.
+/// - Derived features (prompt-set features and text priors) are a cache keyed by
+///   ``DerivedFeatureKey``: the model bundle's SHA-256 and the precision. An entry stored
+///   under one key is never returned under another, and an entry that fails verification is
+///   discarded and reported as ``FeatureLookup/discarded(reason:)``, never returned.
+public protocol PromptSetStore: Sendable {
+    /// Prepares the store and reports what it holds; called once, before anything else.
+    func open() async throws(PromptSetStoreError) -> StoreLoadReport
+
+    /// Stores `record` and its `images` (in record order) durably. When a set with the same
+    /// id is stored already, that one is kept and its record returned.
+    func save(_ record: PromptSetRecord, images: [[UInt8]]) async throws(PromptSetStoreError) -> PromptSetRecord
+
+    /// Deletes the set `id` and its derived features; false when no such set was stored.
+    func delete(_ id: PromptSetID) async throws(PromptSetStoreError) -> Bool
+
+    /// The images of `record` as stored, each checked against its size and SHA-256.
+    func images(of record: PromptSetRecord) async throws(PromptSetStoreError) -> [[UInt8]]
+
+    /// The features of the set `record` computed by the model `key` names.
+    func features(of record: PromptSetRecord, key: DerivedFeatureKey) async -> FeatureLookup<PromptSetFeatures>
+
+    /// Keeps the features of the set `id` computed by the model `key` names.
+    func saveFeatures(_ features: PromptSetFeatures, of id: PromptSetID, key: DerivedFeatureKey) async throws(PromptSetStoreError)
+
+    /// The text prior of `className` computed by the model `key` names.
+    func textPrior(className: String, key: DerivedFeatureKey) async -> FeatureLookup<TextPrior>
+
+    /// Keeps a text prior computed by the model `key` names.
+    func saveTextPrior(_ prior: TextPrior, key: DerivedFeatureKey) async throws(PromptSetStoreError)
+}
