@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Layering (DESIGN.md §2): a module only imports modules listed below it.
+// Layering (docs/ARCHITECTURE.md): a module only imports modules listed below it.
 //   InCTRLCLI (executable `inctrl`)
 //   Service
 //   HTTP1            InCTRL
@@ -29,14 +29,22 @@ let package = Package(
 
         .target(name: "Tensor", dependencies: ["CDNNL", "COpenSSL"]),
         .target(name: "Imaging", dependencies: ["CSPNG", "CTurboJPEG"]),
-        .target(name: "CLIP", dependencies: ["Tensor", "CZlib"]),
+        .target(
+            name: "CLIP", dependencies: ["Tensor", "CZlib"],
+            // The HTML entity table, data written by tools/make_html_entity_table.py.
+            resources: [.embedInCode("Resources/html-entities.txt")]),
         .target(name: "InCTRL", dependencies: ["CLIP", "Tensor", "Imaging"]),
         .target(name: "HTTP1", dependencies: ["CEpoll"]),
         .executableTarget(name: "http1-echo", dependencies: ["HTTP1"], path: "Benchmarks/http1-echo"),
-        .target(name: "Service", dependencies: [
-            "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "Service",
+            dependencies: [
+                "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // The API contract, compiled into the binary as bytes: openapi.yaml at the
+            // repository's root is the one source (Resources/openapi.yaml links to it).
+            resources: [.embedInCode("Resources/openapi.yaml")]),
         .executableTarget(name: "imaging-bench", dependencies: ["Imaging"], path: "Benchmarks/ImagingBench"),
         .executableTarget(name: "InCTRLCLI", dependencies: [
             "Service", "InCTRL", "CLIP", "Imaging", "Tensor",

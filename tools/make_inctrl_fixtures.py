@@ -4,7 +4,7 @@ every intermediate of scoring fixed inputs, for the Swift parity tests.
 
     python tools/make_inctrl_fixtures.py     # needs torch, open_clip_torch, safetensors
 
-The math follows reference §3 (`mala-lab/InCTRL`'s `InCTRL.forward`) at batch size 1, on
+The math follows docs/MODEL.md §3 (`mala-lab/InCTRL`'s `InCTRL.forward`) at batch size 1, on
 OpenCLIP's own CLIP towers with the tiny architecture of `BundleConfig.tiny`. Every weight
 is random, including LayerNorm affine parameters and BatchNorm running statistics, so no
 term can hide behind an identity. Outputs, in Tests/Fixtures/inctrl-tiny/:

@@ -65,7 +65,7 @@ public struct TextConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// Where a bundle's weights came from, recorded in `config.json` (DESIGN.md §4.1).
+/// Where a bundle's weights came from, recorded in `config.json` (docs/ARCHITECTURE.md, "The model bundle").
 public struct BundleSource: Codable, Sendable, Equatable {
     /// `demo` (random initialisation), `checkpoint` (a converted InCTRL checkpoint), or
     /// `fixture` (written by a parity tool).
@@ -133,7 +133,7 @@ public struct BundleConfig: Codable, Sendable, Equatable {
         self.adapterHidden = adapterHidden
     }
 
-    /// OpenCLIP `ViT-B-16-plus-240` as InCTRL uses it (reference §1).
+    /// OpenCLIP `ViT-B-16-plus-240` as InCTRL uses it (docs/MODEL.md §1).
     public static let vitB16Plus240 = BundleConfig(
         name: "inctrl-vit-b-16-plus-240", demo: false, source: BundleSource(kind: "checkpoint"),
         vision: VisionConfig(imageSize: 240, patchSize: 16, width: 896, layers: 12, heads: 14, mlpWidth: 3584),

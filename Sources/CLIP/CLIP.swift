@@ -1,2 +1,2 @@
-/// The `CLIP` module of inctrl-serve (see DESIGN.md §2).
+/// The `CLIP` module of inctrl-serve (docs/ARCHITECTURE.md has the module map).
 public enum CLIPModule {}

@@ -1,4 +1,4 @@
-/// The CLIP tensors a bundle must hold, by reference key name and shape (reference §4).
+/// The CLIP tensors a bundle must hold, by reference key name and shape (docs/MODEL.md §4).
 ///
 /// InCTRL checkpoints carry no `logit_scale` (InCTRL never scales CLIP logits by it), so it
 /// is not required; extra keys in a bundle are ignored.

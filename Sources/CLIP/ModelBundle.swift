@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// A model bundle directory (DESIGN.md §4.1): `config.json`, `model.safetensors` and the
+/// A model bundle directory (docs/ARCHITECTURE.md, "The model bundle"): `config.json`, `model.safetensors` and the
 /// tokenizer vocabulary `bpe_simple_vocab_16e6.txt.gz`.
 ///
 /// Opening checks the config and that every CLIP tensor is present with the shape the

@@ -1,6 +1,6 @@
 import Tensor
 
-/// The CLIP text transformer (reference §1, text forward) on rows of token ids.
+/// The CLIP text transformer (docs/MODEL.md §1, text forward) on rows of token ids.
 ///
 /// The causal mask means a token's state depends only on the tokens up to it. Two
 /// consequences make encoding exact and cheap: the output at the end-of-text token needs

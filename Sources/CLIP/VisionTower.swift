@@ -1,7 +1,7 @@
 import Synchronization
 import Tensor
 
-/// The CLIP vision transformer (reference §1, vision forward) on one normalised image.
+/// The CLIP vision transformer (docs/MODEL.md §1, vision forward) on one normalised image.
 ///
 /// Every call runs with the same preallocated workspace and cached oneDNN primitives, so a
 /// forward pass allocates only its outputs. Calls are serialised by a lock around the

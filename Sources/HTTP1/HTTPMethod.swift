@@ -22,11 +22,15 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let patch = HTTPMethod("PATCH")
     public static let connect = HTTPMethod("CONNECT")
     public static let trace = HTTPMethod("TRACE")
+    /// A safe method with a body (the IETF's QUERY method, in IANA's method registry).
+    public static let query = HTTPMethod("QUERY")
 
-    /// The methods this server implements: RFC 9110's registered set without CONNECT (no
-    /// tunnels) and TRACE (reflects credentials back, rarely wanted), plus PATCH (RFC 5789).
-    /// Any other method is answered with 501 Not Implemented (RFC 9110 §9.1).
-    public static let implemented: Set<HTTPMethod> = [.get, .head, .post, .put, .delete, .options, .patch]
+    /// The methods this server knows: RFC 9110's registered set plus PATCH (RFC 5789) and
+    /// QUERY. They reach the router, which answers a path that does not serve one with 405
+    /// and `Allow` (no route serves CONNECT, which would open a tunnel, or TRACE, which
+    /// reflects credentials back). Any other method is answered with 501 Not Implemented
+    /// (RFC 9110 §9.1), as the server cannot know what it means.
+    public static let implemented: Set<HTTPMethod> = [.get, .head, .post, .put, .delete, .options, .patch, .connect, .trace, .query]
 
     /// Whether the server knows this method; others get 501 before any handler runs.
     public var isImplemented: Bool {

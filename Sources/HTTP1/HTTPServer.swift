@@ -121,6 +121,17 @@ public final class HTTPServer: Sendable {
         openConnections.load(ordering: .relaxed)
     }
 
+    /// True from the moment a graceful shutdown begins: requests still being handled (or
+    /// whose bodies were still arriving) may finish, but no new work should start.
+    public var isShuttingDown: Bool {
+        state.withLock { state in
+            switch state.phase {
+            case .shuttingDown, .stopped: true
+            case .created, .running: false
+            }
+        }
+    }
+
     /// Starts the server and returns once it has shut down.
     public func run() async throws(HTTPServerError) {
         try start()

@@ -1,4 +1,4 @@
-/// Image-level detection metrics of the evaluation protocol (reference §6), computed as
+/// Image-level detection metrics of the evaluation protocol (docs/MODEL.md §6), computed as
 /// scikit-learn computes them: anomalous is the positive class, and tied scores form one
 /// threshold.
 public enum DetectionMetrics {

@@ -1,6 +1,6 @@
 import Tensor
 
-/// What InCTRL keeps of one image after the vision tower (reference §3).
+/// What InCTRL keeps of one image after the vision tower (docs/MODEL.md §3).
 public struct ImageFeatures: Sendable {
     /// `cls(x)`: the pooled embedding after `ln_post` and `proj`, not normalised.
     public let embedding: [Float]

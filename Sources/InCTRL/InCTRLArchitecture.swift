@@ -1,6 +1,6 @@
 import CLIP
 
-/// The tensors InCTRL adds on top of CLIP (reference §3): the adapter and the two
+/// The tensors InCTRL adds on top of CLIP (docs/MODEL.md §3): the adapter and the two
 /// residual heads, by reference key name and shape.
 public enum InCTRLArchitecture {
     /// Width of each head's first projection.

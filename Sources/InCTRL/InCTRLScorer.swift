@@ -23,7 +23,7 @@ public struct InCTRLScore: Sendable, Equatable {
     public let residualMap: [Float]
 }
 
-/// Scores a query's image features against a prompt set, exactly as reference §3 states.
+/// Scores a query's image features against a prompt set, exactly as docs/MODEL.md §3 states.
 public struct InCTRLScorer: Sendable {
     /// The adapter and the two heads.
     public let weights: InCTRLWeights

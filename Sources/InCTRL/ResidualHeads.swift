@@ -50,7 +50,7 @@ extension Float {
     var exponential: Float { Float(expf(self)) }
 }
 
-/// InCTRL's adapter: `ReLU(W2 · ReLU(W1 · v))`, no biases (reference §3).
+/// InCTRL's adapter: `ReLU(W2 · ReLU(W1 · v))`, no biases (docs/MODEL.md §3).
 public struct Adapter: Sendable {
     let down: DenseLayer
     let up: DenseLayer
@@ -62,7 +62,7 @@ public struct Adapter: Sendable {
 }
 
 /// `TransformerBasicHead`: `sigmoid(W3·BN3(ReLU(W2·BN2(ReLU(W1·v + b1)) + b2)) + b3)`.
-/// The checkpoint's `bn1` is never applied (reference §3), so it is not loaded.
+/// The checkpoint's `bn1` is never applied (docs/MODEL.md §3), so it is not loaded.
 public struct ResidualHead: Sendable {
     let projection1: DenseLayer
     let projection2: DenseLayer

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The class-name text features of InCTRL's text prior (reference §3):
+/// The class-name text features of InCTRL's text prior (docs/MODEL.md §3):
 /// `f_n = l2n(mean over normal prompts of l2n(text(prompt)))`, likewise `f_a`.
 /// Computed once per class name and cached.
 public struct TextPrior: Sendable {

@@ -1,4 +1,4 @@
-/// The text prompts of InCTRL's text prior, verbatim from the reference (reference §3).
+/// The text prompts of InCTRL's text prior, verbatim from the reference (docs/MODEL.md §3).
 public enum TextPrompts {
     /// Class names that get a single pair of prompts instead of the template grid (the
     /// CIFAR-10 classes and "animal").

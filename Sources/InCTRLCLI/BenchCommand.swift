@@ -6,7 +6,7 @@ import Service
 import Tensor
 
 /// `inctrl bench`: times the vision forward of one image, or with `--shots` the whole query
-/// and the registration of a prompt set (DESIGN.md §4.2, §5), in fp32 or bf16.
+/// and the registration of a prompt set, in fp32 or bf16.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",

@@ -4,7 +4,7 @@ import Foundation
 import InCTRL
 import Tensor
 
-/// `inctrl eval`: AUROC and AUPRC per category of an MVTec-style tree (reference §6).
+/// `inctrl eval`: AUROC and AUPRC per category of an MVTec-style tree (docs/MODEL.md §6).
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",

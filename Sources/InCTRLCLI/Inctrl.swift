@@ -1,7 +1,7 @@
 import ArgumentParser
 import Tensor
 
-/// `inctrl`: the command-line entry point (DESIGN.md §4.2).
+/// `inctrl`: the command-line entry point (the README's "Command line").
 @main
 struct Inctrl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,7 +3,7 @@ import CLIP
 import Foundation
 import InCTRL
 
-/// `inctrl model …`: create and convert model bundles (DESIGN.md §4.1).
+/// `inctrl model …`: create and convert model bundles (docs/ARCHITECTURE.md, "The model bundle").
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",

@@ -6,7 +6,7 @@ import Logging
 import Service
 import Tensor
 
-/// `inctrl serve`: the HTTP service (DESIGN.md §4.2–4.3).
+/// `inctrl serve`: the HTTP service of `openapi.yaml`.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -44,20 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "inctrl")
         let service = try InCTRLService(configuration: settings, logger: logger)
 
-        var http = HTTPServer.Configuration()
-        http.host = settings.host
-        http.port = settings.port
-        http.maxConnections = settings.maxConnections
-        http.maxHeaderBytes = settings.maxHeaderBytes
-        http.maxBodyBytes = settings.maxBodyBytes
-        http.headerTimeout = settings.headerTimeout
-        http.bodyTimeout = settings.bodyTimeout
-        http.idleTimeout = settings.idleTimeout
-        http.writeTimeout = settings.writeTimeout
-        http.shutdownGracePeriod = settings.shutdownGrace
-        http.serverName = "inctrl-serve"
-        let server = HTTPServer(configuration: http, handler: service.handler)
-        service.reportOpenConnections { server.openConnectionCount }
+        let server = HTTPServer(configuration: settings.httpServer, handler: service.handler)
+        service.runs(in: server)
 
         try server.start()
         server.shutdownOnSignals(gracePeriod: settings.shutdownGrace)

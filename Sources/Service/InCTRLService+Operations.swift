@@ -6,7 +6,10 @@ extension InCTRLService {
     /// The body of `GET /healthz`, built once: the probe is hit often and must stay cheap.
     static let healthyBody = try! APIJSON.encode(HealthBody(status: "ok"))
 
+    /// 200 once the model and the prompt sets are loaded; 503 before, and again once the
+    /// server is shutting down, so a load balancer stops sending work here.
     func readiness() async throws -> HTTPResponse {
+        try refuseIfShuttingDown()
         guard await registry.isReady, let model = try? await registry.model() else {
             metrics.recordRejection(.notReady)
             throw APIError.notReady(retryAfterSeconds: 1)
@@ -20,6 +23,6 @@ extension InCTRLService {
     }
 
     func openAPIDocument() -> HTTPResponse {
-        HTTPResponse(status: .ok, contentType: "application/yaml", body: OpenAPIDocument.yaml)
+        HTTPResponse(status: .ok, headers: ["Content-Type": "application/yaml"], body: OpenAPIDocument.yaml)
     }
 }

@@ -8,6 +8,7 @@ extension InCTRLService {
 
     /// Registers a prompt set; the registry reserves, computes and commits it.
     func registerPromptSet(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try refuseIfShuttingDown()
         let (className, images) = try promptSetBody(request)
         let registration = try await registry.register(className: className, images: images)
         let model = try await registry.model()

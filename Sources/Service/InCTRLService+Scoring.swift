@@ -6,6 +6,7 @@ import InCTRL
 extension InCTRLService {
     func score(_ request: HTTPRequest) async throws -> HTTPResponse {
         let started = DispatchTime.now()
+        try refuseIfShuttingDown()
         let (promptSetText, image) = try scoreBody(request)
         guard let promptSetText else { throw APIError.missingField("prompt_set") }
         let model = try await registry.model()

@@ -25,7 +25,12 @@ public final class InCTRLService: Sendable {
 
     /// Decoding and pre-processing of query images, under the configured limits.
     let pipeline: ImagePipeline
-    private let openConnections = Mutex<(@Sendable () -> Int)?>(nil)
+    private let server = Mutex<ServerObservation?>(nil)
+
+    /// What the service reads from the HTTP server it runs in.
+    private struct ServerObservation {
+        weak var server: HTTPServer?
+    }
 
     /// The routes, by pattern (also the metrics' route labels).
     static let routePatterns: Set<String> = [
@@ -55,9 +60,19 @@ public final class InCTRLService: Sendable {
             maxPixels: configuration.maxImagePixels, maxEncodedBytes: configuration.maxImageBytes))
     }
 
-    /// Tells `/metrics` how to read the server's open-connection count.
-    public func reportOpenConnections(_ count: @escaping @Sendable () -> Int) {
-        openConnections.withLock { $0 = count }
+    /// The server this service answers for: `/metrics` reads its open connections, and
+    /// once it begins shutting down, requests that would start model work are refused.
+    public func runs(in server: HTTPServer) {
+        self.server.withLock { $0 = ServerObservation(server: server) }
+    }
+
+    /// Refuses new model work once the server is shutting down: requests already admitted
+    /// finish within the grace period, new ones are told to go elsewhere.
+    func refuseIfShuttingDown() throws(APIError) {
+        if server.withLock({ $0?.server?.isShuttingDown }) == true {
+            metrics.recordRejection(.shuttingDown)
+            throw APIError(.shuttingDown, "The server is shutting down and takes no new work; retry on another instance.")
+        }
     }
 
     /// Loads the model and opens the registry over the store, restoring every stored prompt
@@ -105,7 +120,7 @@ public final class InCTRLService: Sendable {
     /// Current gauges, read when `/metrics` is scraped.
     func refreshGauges() async {
         if let model = try? await registry.model() { metrics.setQueueDepth(model.queueDepth) }
-        if let count = openConnections.withLock({ $0 }) { metrics.setOpenConnections(count()) }
+        if let server = server.withLock({ $0?.server }) { metrics.setOpenConnections(server.openConnectionCount) }
         metrics.setPromptSetCount(await registry.count)
     }
 }

@@ -124,6 +124,25 @@ let violations: [Violation] = [
         }
     }
 
+    /// TRACE and CONNECT are methods RFC 9110 defines, so a path that does not serve them
+    /// answers 405 with `Allow` (as nginx does), not 501; the connection stays usable.
+    @Test func traceAndConnectOnAKnownPathGet405WithAllow() async throws {
+        var router = HTTPRouter()
+        router.get("/score") { _ in HTTPResponse() }
+        try await withServer(handler: router.handler) { _, port in
+            let client = try await RawClient.connect(to: port)
+            for method in ["TRACE", "CONNECT"] {
+                try await client.send("\(method) /score HTTP/1.1\r\nHost: h\r\n\r\n")
+                let response = try await client.readResponse()
+                #expect(response.status == 405, "\(method)")
+                #expect(response.headers["Allow"] == "GET, HEAD, OPTIONS", "\(method)")
+                #expect(response.text.contains(#""code":"method_not_allowed""#), "\(method)")
+            }
+            try await client.send("TRACE /elsewhere HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try await client.readResponse().status == 404)
+        }
+    }
+
     @Test func wrongMethodOnAKnownPathGets405WithAllow() async throws {
         var router = HTTPRouter()
         router.get("/prompts/{id}") { _ in HTTPResponse() }

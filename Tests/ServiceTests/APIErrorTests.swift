@@ -6,9 +6,9 @@ import Testing
 @Suite struct APIErrorTests {
     /// The published table; a change here is a change to the API.
     static let statuses: [String: Int] = [
-        "bad_request": 400, "invalid_json": 400, "invalid_base64": 400, "invalid_multipart": 400,
+        "invalid_json": 400, "invalid_base64": 400, "invalid_multipart": 400,
         "missing_field": 400, "invalid_field": 400, "unknown_prompt_set": 404, "not_found": 404,
-        "method_not_allowed": 405, "too_many_prompt_sets": 409, "payload_too_large": 413,
+        "method_not_allowed": 405, "too_many_prompt_sets": 409, "body_too_large": 413,
         "too_many_images": 413, "image_too_large": 413, "unsupported_media_type": 415,
         "undecodable_image": 422, "queue_full": 429, "internal_error": 500, "not_ready": 503,
         "shutting_down": 503,
@@ -48,9 +48,9 @@ import Testing
         "",
     ])
     func messagesSurviveAJSONRoundTrip(message: String) throws {
-        let error = APIError(.badRequest, message)
+        let error = APIError(.invalidField, message)
         let (code, decodedMessage) = try decoded(error)
-        #expect(code == "bad_request")
+        #expect(code == "invalid_field")
         #expect(decodedMessage == message)
         #expect(!String(decoding: error.body, as: UTF8.self).unicodeScalars.contains { $0.value < 0x20 }, "raw control characters in \(String(decoding: error.body, as: UTF8.self))")
     }
@@ -82,7 +82,7 @@ import Testing
 
     @Test func multipartErrorsMapToCodes() {
         #expect(APIError(MultipartError.notFormData(mediaType: "image/png")).code == .unsupportedMediaType)
-        #expect(APIError(MultipartError.bodyTooLarge(limit: 10)).code == .payloadTooLarge)
+        #expect(APIError(MultipartError.bodyTooLarge(limit: 10)).code == .bodyTooLarge)
         let error = APIError(MultipartError.missingName(part: 2))
         #expect(error.code == .invalidMultipart)
         #expect(error.message == "The Content-Disposition of multipart part 2 has no name parameter.")

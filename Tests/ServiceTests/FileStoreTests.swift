@@ -65,7 +65,7 @@ import Testing
 
         #expect(try await fixture.store.delete(deleted.id))
         #expect(try await fixture.store.delete(deleted.id) == false)
-        await #expect(throws: PromptSetStoreError.notFound(deleted.id)) { try fixture.store.record(deleted.id) }
+        #expect(throws: PromptSetStoreError.notFound(deleted.id)) { try fixture.store.record(deleted.id) }
         await #expect(throws: PromptSetStoreError.notFound(deleted.id)) { try await fixture.store.imageBytes(deleted.id) }
         #expect(try fixture.store.list() == [kept])
         let remaining = try FileManager.default.contentsOfDirectory(atPath: fixture.dataDirectory.appendingPathComponent("prompt-sets").path)
@@ -101,8 +101,8 @@ import Testing
         let id = PromptSetID(className: "x", images: [[1]])
         #expect(!store.isOpen)
         await #expect(throws: PromptSetStoreError.notOpen) { try await store.save(className: "x", images: [[1]]) }
-        await #expect(throws: PromptSetStoreError.notOpen) { try store.record(id) }
-        await #expect(throws: PromptSetStoreError.notOpen) { try store.list() }
+        #expect(throws: PromptSetStoreError.notOpen) { try store.record(id) }
+        #expect(throws: PromptSetStoreError.notOpen) { try store.list() }
         await #expect(throws: PromptSetStoreError.notOpen) { try await store.delete(id) }
         try await store.open()
         #expect(store.isOpen)
@@ -137,7 +137,7 @@ import Testing
         await #expect(throws: PromptSetStoreError.damaged(record.id, reason: "images/1.png does not match its SHA-256 in manifest.json")) {
             try await fixture.store.imageBytes(record.id)
         }
-        await #expect(throws: PromptSetStoreError.notFound(record.id)) { try fixture.store.record(record.id) }
+        #expect(throws: PromptSetStoreError.notFound(record.id)) { try fixture.store.record(record.id) }
         let quarantined = try FileManager.default.contentsOfDirectory(atPath: fixture.dataDirectory.appendingPathComponent("quarantine").path)
         #expect(quarantined.count == 1 && quarantined[0].hasPrefix(record.id.hex))
         // Registering the set again stores it afresh.

@@ -42,14 +42,11 @@ import Testing
             configuration.dataDirectory = dataDirectory.path
             adjust(&configuration)
             service = try InCTRLService(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-            var http = HTTPServer.Configuration()
-            http.port = 0
-            http.maxBodyBytes = configuration.maxBodyBytes
-            server = HTTPServer(configuration: http, handler: service.handler)
+            server = HTTPServer(configuration: configuration.httpServer, handler: service.handler)
             try server.start()
             base = URL(string: "http://127.0.0.1:\(server.port!)")!
             let service = self.service
-            service.reportOpenConnections { [server] in server.openConnectionCount }
+            service.runs(in: server)
             if load { try await service.load() }
         }
 

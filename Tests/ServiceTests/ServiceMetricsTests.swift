@@ -75,7 +75,7 @@ import Testing
         metrics.setOpenConnections(7)
         metrics.recordRejection(.queueFull)
         metrics.recordRejection(.queueFull)
-        metrics.recordRejection(.timeout)
+        metrics.recordRejection(.shuttingDown)
         let exposition = try exposition(metrics)
         #expect(value(exposition, "inctrl_queue_wait_seconds_count") == 1)
         #expect(value(exposition, "inctrl_queue_wait_seconds_bucket", ["le": "0.005"]) == 1)
@@ -87,7 +87,7 @@ import Testing
         #expect(value(exposition, "inctrl_prompt_sets") == 12)
         #expect(value(exposition, "inctrl_open_connections") == 7)
         #expect(value(exposition, "inctrl_rejected_requests_total", ["reason": "queue_full"]) == 2)
-        #expect(value(exposition, "inctrl_rejected_requests_total", ["reason": "timeout"]) == 1)
+        #expect(value(exposition, "inctrl_rejected_requests_total", ["reason": "shutting_down"]) == 1)
     }
 
     @Test func modelInfoNamesOnlyTheCurrentModel() throws {

@@ -36,7 +36,7 @@ import Glibc
         case .afterImageWrite, .afterManifestWrite, .beforeRename:
             #expect(report.loaded == [old])
             #expect(report.leftovers.map(\.name.first) == ["."])
-            await #expect(throws: PromptSetStoreError.notFound(newID)) { try store.record(newID) }
+            #expect(throws: PromptSetStoreError.notFound(newID)) { try store.record(newID) }
         case .afterRename:
             #expect(Set(report.loaded.map(\.id)) == [old.id, newID])
             #expect(report.leftovers.isEmpty)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// An MVTec-style tree (reference §6): `ROOT/<category>/train/good/*` holds the normal
+/// An MVTec-style tree (docs/MODEL.md §6): `ROOT/<category>/train/good/*` holds the normal
 /// images prompts are drawn from; `ROOT/<category>/test/good/*` are normal test images and
 /// every other `ROOT/<category>/test/<defect>/*` folder holds anomalous ones.
 public struct EvaluationDataset: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// The evaluation protocol of reference §6: per category and per seed, draw K prompt images
+/// The evaluation protocol of docs/MODEL.md §6: per category and per seed, draw K prompt images
 /// at random from `train/good`, score every test image, and report AUROC and AUPRC; then the
 /// mean and standard deviation over seeds.
 ///

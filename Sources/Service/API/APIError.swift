@@ -9,8 +9,6 @@ import HTTP1
 public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The stable, machine-readable kinds of error, each with its HTTP status.
     public enum Code: String, Sendable, CaseIterable {
-        /// The request is malformed in a way no more specific code covers (400).
-        case badRequest = "bad_request"
         /// The body is not valid JSON, or not the JSON object the route expects (400).
         case invalidJSON = "invalid_json"
         /// An image given as base64 text does not decode (400).
@@ -29,8 +27,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case methodNotAllowed = "method_not_allowed"
         /// The store holds as many prompt sets as it may; delete one first (409).
         case tooManyPromptSets = "too_many_prompt_sets"
-        /// The body is larger than the server accepts (413).
-        case payloadTooLarge = "payload_too_large"
+        /// The body is larger than the server accepts (413); the code the HTTP server uses
+        /// when it refuses such a body from the request head.
+        case bodyTooLarge = "body_too_large"
         /// A prompt set has more images than the server accepts (413).
         case tooManyImages = "too_many_images"
         /// An image is larger, in bytes or in pixels, than the server accepts (413).
@@ -51,11 +50,11 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The HTTP status code this error is answered with.
         public var status: Int {
             switch self {
-            case .badRequest, .invalidJSON, .invalidBase64, .invalidMultipart, .missingField, .invalidField: 400
+            case .invalidJSON, .invalidBase64, .invalidMultipart, .missingField, .invalidField: 400
             case .unknownPromptSet, .notFound: 404
             case .methodNotAllowed: 405
             case .tooManyPromptSets: 409
-            case .payloadTooLarge, .tooManyImages, .imageTooLarge: 413
+            case .bodyTooLarge, .tooManyImages, .imageTooLarge: 413
             case .unsupportedMediaType: 415
             case .undecodableImage: 422
             case .queueFull: 429
@@ -152,7 +151,7 @@ extension APIError {
         let message = Self.sentence(error.description)
         switch error {
         case .notFormData: self.init(.unsupportedMediaType, message)
-        case .bodyTooLarge: self.init(.payloadTooLarge, message)
+        case .bodyTooLarge: self.init(.bodyTooLarge, message)
         default: self.init(.invalidMultipart, message)
         }
     }

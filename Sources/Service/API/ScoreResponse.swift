@@ -1,6 +1,7 @@
 import InCTRL
 
-/// The body of `POST /score` (DESIGN.md §4.3), also printed per file by `inctrl score`.
+/// The body of `POST /score` (`openapi.yaml`'s `ScoreResponse`), also printed per file by
+/// `inctrl score`.
 public struct ScoreResponse: Encodable, Sendable {
     /// The residual map on the patch grid, row-major.
     public struct ResidualMap: Encodable, Sendable {

@@ -1,7 +1,7 @@
 import Logging
 import Tensor
 
-/// Everything `inctrl serve` can be tuned by (DESIGN.md §4.2).
+/// Everything `inctrl serve` can be tuned by (the README's configuration table is made from it).
 ///
 /// Every field has a default that is safe to run with: the server listens on loopback only,
 /// and every limit is finite. `load(file:environment:supportedPrecisions:)` reads a JSON file
@@ -15,7 +15,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var host = "127.0.0.1"
     /// TCP port to listen on; 0 lets the kernel choose one.
     public var port = 8080
-    /// Directory of the model bundle to serve (DESIGN.md §4.1).
+    /// Directory of the model bundle to serve (docs/ARCHITECTURE.md, "The model bundle").
     public var model = "models/inctrl"
     /// Directory the prompt-set store keeps its images and manifests in; created if missing.
     public var dataDirectory = "data"

@@ -151,11 +151,5 @@ public final class ServiceMetrics: Sendable {
         case notReady = "not_ready"
         /// The server is shutting down (503).
         case shuttingDown = "shutting_down"
-        /// The body was larger than allowed (413).
-        case bodyTooLarge = "body_too_large"
-        /// The header section was larger than allowed (431).
-        case headersTooLarge = "headers_too_large"
-        /// The client was too slow to send its request (408).
-        case timeout
     }
 }

@@ -1,0 +1,21 @@
+import HTTP1
+
+extension ServiceConfiguration {
+    /// The HTTP server's configuration: the listening address, limits and timeouts of this
+    /// configuration, the only place the service's settings become the server's.
+    public var httpServer: HTTPServer.Configuration {
+        var http = HTTPServer.Configuration()
+        http.host = host
+        http.port = port
+        http.maxConnections = maxConnections
+        http.maxHeaderBytes = maxHeaderBytes
+        http.maxBodyBytes = maxBodyBytes
+        http.headerTimeout = headerTimeout
+        http.bodyTimeout = bodyTimeout
+        http.idleTimeout = idleTimeout
+        http.writeTimeout = writeTimeout
+        http.shutdownGracePeriod = shutdownGrace
+        http.serverName = "inctrl-serve"
+        return http
+    }
+}
