@@ -153,6 +153,32 @@ public final class InCTRLModel: Sendable {
         }
     }
 
+    /// The features of a prompt set and, when it has at least two shots, each shot scored
+    /// against the other K − 1 (leave-one-out), in shot order: what scoring that shot against
+    /// a set registered from the other K − 1 images gives, bit for bit, as the features of
+    /// each image do not depend on the others'.
+    public func promptSetFeatures(
+        images: [Tensor], leaveOneOutWith textPrior: TextPrior
+    ) throws(InCTRLError) -> (features: PromptSetFeatures, leaveOneOut: [InCTRLScore]) {
+        guard !images.isEmpty else { throw .emptyPromptSet }
+        var shots: [ImageFeatures] = []
+        for image in images { shots.append(try imageFeatures(image)) }
+        do {
+            let features = try PromptSetFeatures(shots: shots, adapter: weights.adapter, engine: scorer.engine)
+            guard shots.count >= 2 else { return (features, []) }
+            var scores: [InCTRLScore] = []
+            for held in shots.indices {
+                var others = shots
+                others.remove(at: held)
+                let rest = try PromptSetFeatures(shots: others, adapter: weights.adapter, engine: scorer.engine)
+                scores.append(try scorer.score(query: shots[held], promptSet: rest, textPrior: textPrior))
+            }
+            return (features, scores)
+        } catch {
+            throw .kernel(error)
+        }
+    }
+
     /// Scores one normalised image against a prompt set: one vision forward plus the
     /// residual matching and heads.
     public func score(image: Tensor, promptSet: PromptSetFeatures, textPrior: TextPrior) throws(InCTRLError) -> InCTRLScore {

@@ -77,6 +77,28 @@ public actor ModelActor {
         return try await run { () throws(InCTRLError) in try model.promptSetFeatures(images: images) }
     }
 
+    /// Computes a prompt set's features and its shots' leave-one-out scores.
+    public func promptSetFeatures(
+        images: [Tensor], leaveOneOutWith textPrior: TextPrior
+    ) async throws -> (result: (features: PromptSetFeatures, leaveOneOut: [InCTRLScore]), timing: Timing) {
+        let model = self.model
+        return try await run { () throws(InCTRLError) in try model.promptSetFeatures(images: images, leaveOneOutWith: textPrior) }
+    }
+
+    /// Scores normalised images against a prompt set, in order, as one piece of work that
+    /// holds a place in the queue for each image (refused whole when they do not all fit).
+    /// Each result is what scoring the image alone gives: images are scored one by one.
+    public func score(
+        images: [Tensor], promptSet: PromptSetFeatures, textPrior: TextPrior
+    ) async throws -> (result: [InCTRLScore], timing: Timing) {
+        let model = self.model
+        return try await run(slots: images.count) { () throws(InCTRLError) in
+            var results: [InCTRLScore] = []
+            for image in images { results.append(try model.score(image: image, promptSet: promptSet, textPrior: textPrior)) }
+            return results
+        }
+    }
+
     /// Computes the text prior of `className` (242 prompts through the text tower).
     public func textPrior(className: String) async throws -> (result: TextPrior, timing: Timing) {
         let model = self.model
@@ -84,11 +106,13 @@ public actor ModelActor {
     }
 
     /// Runs `work` on the compute thread once admitted; see the type's documentation.
+    /// Work standing for several queries (a batch) takes `slots` places in the queue, all
+    /// or none.
     public func run<Result: Sendable>(
-        _ work: @escaping @Sendable () throws(InCTRLError) -> Result
+        slots: Int = 1, _ work: @escaping @Sendable () throws(InCTRLError) -> Result
     ) async throws -> (result: Result, timing: Timing) {
-        let admitted = depth.add(1, ordering: .relaxed).newValue
-        defer { depth.subtract(1, ordering: .relaxed) }
+        let admitted = depth.add(slots, ordering: .relaxed).newValue
+        defer { depth.subtract(slots, ordering: .relaxed) }
         guard admitted <= capacity else { throw AdmissionError.queueFull(capacity: capacity) }
 
         let job = CancellableJob()

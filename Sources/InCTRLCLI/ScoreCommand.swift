@@ -25,12 +25,20 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(help: "fp32 (the reference's arithmetic) or bf16 (faster where the CPU multiplies bf16 natively, about 3 significant digits per matmul).")
     var precision = WeightPrecision.fp32
 
+    @Option(help: "Decide with this threshold (0 to 1) instead of the one calibrated from the prompts.")
+    var threshold: Double?
+
+    @Option(help: "The calibrated threshold is the largest leave-one-out score of the prompts plus this many standard deviations.")
+    var thresholdMargin = 1.0
+
     @Argument(help: "Images to score (PNG or JPEG).")
     var queries: [String]
 
     func validate() throws {
         guard !prompts.isEmpty else { throw ValidationError("give at least one --prompt image") }
         guard !queries.isEmpty else { throw ValidationError("give at least one image to score") }
+        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be a number from 0 to 1") }
+        guard thresholdMargin >= 0, thresholdMargin.isFinite else { throw ValidationError("--threshold-margin must be at least 0") }
     }
 
     func run() async throws {
@@ -45,8 +53,11 @@ struct ScoreCommand: AsyncParsableCommand {
         let promptBytes = try prompts.map { try readImage($0) }
         let promptSetID = PromptSetID(className: className, images: promptBytes)
         let promptImages = try zip(prompts, promptBytes).map { path, bytes in try prepare(bytes, path: path, pipeline).tensor }
-        let promptSet = try await actor.promptSetFeatures(images: promptImages).result
         let prior = try await actor.textPrior(className: className).result
+        let (promptSet, leaveOneOut) = try await actor.promptSetFeatures(images: promptImages, leaveOneOutWith: prior).result
+        let calibration = Calibration(
+            shots: leaveOneOut.map { Calibration.Observation(score: $0.score, residualMap: $0.residualMap) }, extra: [])
+        let decisionThreshold = threshold.map(Float.init) ?? calibration.imageThreshold(margin: thresholdMargin)
 
         for path in queries {
             let start = DispatchTime.now()
@@ -58,7 +69,8 @@ struct ScoreCommand: AsyncParsableCommand {
                 model: loaded.info,
                 timing: .init(
                     decode: prepared.decodeSeconds, preprocess: prepared.preprocessSeconds, queue: timing.queue,
-                    forward: timing.compute, total: total))
+                    forward: timing.compute, total: total),
+                decision: Decision(score: result.score, threshold: decisionThreshold, source: threshold == nil ? .calibrated : .request))
             print(String(decoding: try APIJSON.encode(response), as: UTF8.self))
         }
     }

@@ -29,6 +29,8 @@ extension InCTRLService {
             case .imageTooLarge: return APIError(.imageTooLarge, "\(error)")
             case .full: return APIError(.tooManyPromptSets, "\(error)")
             case let .notFound(id): return .unknownPromptSet(id.hex)
+            case .tooManyCalibrationImages: return APIError(.tooManyImages, "\(error)")
+            case .invalidThreshold: return APIError(.invalidThreshold, "\(error)")
             }
         case let error as PromptSetStoreError:
             switch error {

@@ -13,7 +13,8 @@ extension InCTRLService {
         let registration = try await registry.register(className: className, images: images)
         let model = try await registry.model()
         return try APIJSON.response(
-            PromptSetSummary(registration.record, model: model.info), status: registration.created ? .created : .ok)
+            PromptSetSummary(registration.entry, margin: configuration.thresholdMargin, model: model.info, includeCalibration: true),
+            status: registration.created ? .created : .ok)
     }
 
     /// `(class name, images)` from a multipart or JSON body.
@@ -33,21 +34,73 @@ extension InCTRLService {
         case "application/json":
             let body = try APIJSON.decode(PromptSetRegistrationBody.self, from: request.body)
             guard let encoded = body.images else { throw APIError.missingField("images") }
-            let images = try encoded.enumerated().map { index, text throws(APIError) in
-                try RequestBody.base64(text, field: "images[\(index)]")
-            }
-            return (body.className ?? Self.defaultClassName, images)
+            return (body.className ?? Self.defaultClassName, try RequestBody.base64Images(encoded))
         default:
             throw APIError(.unsupportedMediaType, "Send the prompt set as multipart/form-data or application/json.")
         }
     }
 
     func listPromptSets() async throws -> HTTPResponse {
-        try APIJSON.response(PromptSetListing(promptSets: try await registry.records().map { PromptSetSummary($0, model: nil) }))
+        let sets = try await registry.allEntries().map { PromptSetSummary($0, margin: configuration.thresholdMargin) }
+        return try APIJSON.response(PromptSetListing(promptSets: sets))
     }
 
     func describePromptSet(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try APIJSON.response(PromptSetDescription(try await registry.record(try promptSetID(request.pathParameters["id"] ?? ""))))
+        let entry = try await registry.entry(try promptSetID(request.pathParameters["id"] ?? ""))
+        return try APIJSON.response(PromptSetDescription(entry, margin: configuration.thresholdMargin))
+    }
+
+    /// `POST /prompts/{id}/calibration`: extra normal images (multipart `images` parts or
+    /// JSON `{"images": [base64, …]}`), scored against the set; answers the new calibration.
+    func calibratePromptSet(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try refuseIfShuttingDown()
+        let id = try promptSetID(request.pathParameters["id"] ?? "")
+        let images: [[UInt8]]
+        switch RequestBody.mediaType(of: request) {
+        case "multipart/form-data":
+            images = try RequestBody.multipart(request, maxBodyBytes: configuration.maxBodyBytes).map { part throws(APIError) in
+                guard part.name == "images" || part.name == "image" else {
+                    throw APIError(.invalidField, "Unexpected form field '\(part.name)'; send 'images' parts.")
+                }
+                return Array(part.body)
+            }
+        case "application/json":
+            guard let encoded = try APIJSON.decode(ImageListBody.self, from: request.body).images else { throw APIError.missingField("images") }
+            images = try RequestBody.base64Images(encoded)
+        default:
+            throw APIError(.unsupportedMediaType, "Send the calibration images as multipart/form-data or application/json.")
+        }
+        let entry = try await registry.addCalibrationImages(images, to: id)
+        logger.info(
+            "calibrated prompt set",
+            metadata: ["id": "\(id.hex)", "added": "\(images.count)", "threshold": "\(entry.calibration.imageThreshold(margin: configuration.thresholdMargin).map { "\($0)" } ?? "none")"])
+        return try APIJSON.response(CalibrationBody(entry.calibration, margin: configuration.thresholdMargin))
+    }
+
+    /// `PUT /prompts/{id}/threshold` with `{"threshold": x}`, 0 ≤ x ≤ 1: the set's manual
+    /// threshold; answers the set.
+    func setThreshold(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let id = try promptSetID(request.pathParameters["id"] ?? "")
+        guard RequestBody.mediaType(of: request) == "application/json" else {
+            throw APIError(.unsupportedMediaType, "Send the threshold as application/json: {\"threshold\": 0.5}.")
+        }
+        guard let threshold = try APIJSON.decode(ThresholdBody.self, from: request.body).threshold else {
+            throw APIError.missingField("threshold")
+        }
+        guard threshold.isFinite, (0...1).contains(threshold) else {
+            throw APIError(.invalidThreshold, "The threshold must be a number from 0 to 1, not \(threshold).")
+        }
+        let entry = try await registry.setManualThreshold(Float(threshold), of: id)
+        logger.info("set a manual threshold", metadata: ["id": "\(id.hex)", "threshold": "\(threshold)"])
+        return try APIJSON.response(PromptSetDescription(entry, margin: configuration.thresholdMargin))
+    }
+
+    /// `DELETE /prompts/{id}/threshold`: back to the calibrated threshold; answers the set.
+    func clearThreshold(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let id = try promptSetID(request.pathParameters["id"] ?? "")
+        let entry = try await registry.setManualThreshold(nil, of: id)
+        logger.info("removed a manual threshold", metadata: ["id": "\(id.hex)"])
+        return try APIJSON.response(PromptSetDescription(entry, margin: configuration.thresholdMargin))
     }
 
     func deletePromptSet(_ request: HTTPRequest) async throws -> HTTPResponse {

@@ -21,7 +21,11 @@ extension InCTRLService {
         route(&router, .get, "/prompts") { service, _ in try await service.listPromptSets() }
         route(&router, .get, "/prompts/{id}") { service, request in try await service.describePromptSet(request) }
         route(&router, .delete, "/prompts/{id}") { service, request in try await service.deletePromptSet(request) }
+        route(&router, .post, "/prompts/{id}/calibration") { service, request in try await service.calibratePromptSet(request) }
+        route(&router, .put, "/prompts/{id}/threshold") { service, request in try await service.setThreshold(request) }
+        route(&router, .delete, "/prompts/{id}/threshold") { service, request in try await service.clearThreshold(request) }
         route(&router, .post, "/score") { service, request in try await service.score(request) }
+        route(&router, .post, "/score/batch") { service, request in try await service.scoreBatch(request) }
         let routes = router
         return { [self] request in await self.instrumented(request, routes) }
     }

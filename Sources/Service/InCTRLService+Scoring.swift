@@ -2,13 +2,14 @@ import Dispatch
 import HTTP1
 import InCTRL
 
-/// `POST /score`.
+/// `POST /score` and `POST /score/batch`.
 extension InCTRLService {
     func score(_ request: HTTPRequest) async throws -> HTTPResponse {
         let started = DispatchTime.now()
         try refuseIfShuttingDown()
         let (promptSetText, image) = try scoreBody(request)
         guard let promptSetText else { throw APIError.missingField("prompt_set") }
+        let requestedThreshold = try threshold(in: request)
         let model = try await registry.model()
         let entry = try await registry.entry(try promptSetID(promptSetText))
         guard !image.isEmpty else { throw APIError.missingField("image") }
@@ -23,12 +24,102 @@ extension InCTRLService {
         let (result, timing) = try await model.score(image: prepared.tensor, promptSet: entry.features, textPrior: entry.prior)
         metrics.recordQueueWait(.seconds(timing.queue))
         metrics.recordInference(.score, duration: .seconds(timing.compute))
-        let response = ScoreResponse(
-            promptSet: entry.record.id.hex, result: result, gridSize: model.model.config.vision.gridSize, model: model.info,
+        let response = scoreResponse(
+            result, entry: entry, model: model, requestedThreshold: requestedThreshold,
             timing: .init(
                 decode: prepared.decodeSeconds, preprocess: prepared.preprocessSeconds, queue: timing.queue,
                 forward: timing.compute, total: Duration.since(started).inSeconds))
         return try APIJSON.response(response)
+    }
+
+    /// `POST /score/batch?prompt_set=ID`: multipart `images` parts, scored in one piece of
+    /// model work that holds a queue place per image (429 whole when they do not fit). Each
+    /// result is what `POST /score` answers for that image; an image that does not decode
+    /// gets its own error in its place.
+    func scoreBatch(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let started = DispatchTime.now()
+        try refuseIfShuttingDown()
+        guard RequestBody.mediaType(of: request) == "multipart/form-data" else {
+            throw APIError(.unsupportedMediaType, "Send the images as multipart/form-data 'images' parts.")
+        }
+        var promptSetText = request.queryValue("prompt_set")
+        var images: [[UInt8]] = []
+        for part in try RequestBody.multipart(request, maxBodyBytes: configuration.maxBodyBytes) {
+            switch part.name {
+            case "images", "image": images.append(Array(part.body))
+            case "prompt_set": promptSetText = try RequestBody.text(part)
+            default: throw APIError(.invalidField, "Unexpected form field '\(part.name)'; send 'images' parts and 'prompt_set'.")
+            }
+        }
+        guard let promptSetText else { throw APIError.missingField("prompt_set") }
+        guard !images.isEmpty else { throw APIError.missingField("images") }
+        guard images.count <= configuration.maxBatchImages else {
+            throw APIError(.tooManyImages, "A batch may hold at most \(configuration.maxBatchImages) images; this one has \(images.count).")
+        }
+        let requestedThreshold = try threshold(in: request)
+        let model = try await registry.model()
+        let entry = try await registry.entry(try promptSetID(promptSetText))
+        guard model.queueDepth + images.count <= model.capacity else {
+            throw ModelActor.AdmissionError.queueFull(capacity: model.capacity)
+        }
+
+        let maxImageBytes = configuration.maxImageBytes
+        let prepared = try await offload { [pipeline, images] in
+            images.map { image -> Result<ImagePipeline.Prepared, APIError> in
+                guard !image.isEmpty else { return .failure(APIError.missingField("images")) }
+                guard image.count <= maxImageBytes else {
+                    return .failure(APIError(.imageTooLarge, "The image is \(image.count) bytes; the limit is \(maxImageBytes)."))
+                }
+                return Result { try pipeline.prepare(image) }.mapError { self.apiError($0) }
+            }
+        }
+        let decoded = prepared.compactMap { try? $0.get() }
+        var results: [InCTRLScore] = []
+        var timing: ModelActor.Timing?
+        if !decoded.isEmpty {
+            let scored = try await model.score(images: decoded.map(\.tensor), promptSet: entry.features, textPrior: entry.prior)
+            (results, timing) = (scored.result, scored.timing)
+            metrics.recordQueueWait(.seconds(scored.timing.queue))
+            metrics.recordInference(.score, duration: .seconds(scored.timing.compute))
+        }
+        var next = results.makeIterator()
+        let total = Duration.since(started).inSeconds
+        let items = prepared.map { item -> BatchItem in
+            switch item {
+            case let .failure(error):
+                return .failure(error)
+            case let .success(image):
+                let result = next.next()!
+                return .success(scoreResponse(
+                    result, entry: entry, model: model, requestedThreshold: requestedThreshold,
+                    timing: .init(
+                        decode: image.decodeSeconds, preprocess: image.preprocessSeconds, queue: timing?.queue ?? 0,
+                        forward: timing?.compute ?? 0, total: total)))
+            }
+        }
+        return try APIJSON.response(BatchScoreResponse(results: items))
+    }
+
+    /// The response for one scored image, with its decision (counted in the metrics).
+    func scoreResponse(
+        _ result: InCTRLScore, entry: PromptSetRegistry.Entry, model: ModelActor, requestedThreshold: Float?,
+        timing: ScoreResponse.TimingMilliseconds
+    ) -> ScoreResponse {
+        let choice = ThresholdChoice(entry: entry, requested: requestedThreshold, margin: configuration.thresholdMargin)
+        let decision = Decision(score: result.score, threshold: choice)
+        metrics.recordDecision(decision.anomalous)
+        return ScoreResponse(
+            promptSet: entry.record.id.hex, result: result, gridSize: model.model.config.vision.gridSize, model: model.info,
+            timing: timing, decision: decision)
+    }
+
+    /// The `threshold` query parameter: a number from 0 to 1, or absent.
+    func threshold(in request: HTTPRequest) throws(APIError) -> Float? {
+        guard let text = request.queryValue("threshold") else { return nil }
+        guard let value = Double(text), value.isFinite, (0...1).contains(value) else {
+            throw APIError(.invalidThreshold, "The threshold parameter must be a number from 0 to 1, not '\(text.prefix(64))'.")
+        }
+        return Float(value)
     }
 
     /// `(prompt set id, image bytes)` from a raw image, multipart or JSON body; the id may

@@ -34,7 +34,8 @@ public final class InCTRLService: Sendable {
 
     /// The routes, by pattern (also the metrics' route labels).
     static let routePatterns: Set<String> = [
-        "/healthz", "/readyz", "/metrics", "/openapi.yaml", "/prompts", "/prompts/{id}", "/score",
+        "/healthz", "/readyz", "/metrics", "/openapi.yaml", "/prompts", "/prompts/{id}", "/prompts/{id}/calibration",
+        "/prompts/{id}/threshold", "/score", "/score/batch",
     ]
 
     /// A service over `configuration` with the file store in its data directory; nothing is
@@ -54,7 +55,7 @@ public final class InCTRLService: Sendable {
             store: store,
             limits: PromptSetLimits(
                 maxSets: configuration.maxPromptSets, maxImagesPerSet: configuration.maxImagesPerSet,
-                maxImageBytes: configuration.maxImageBytes),
+                maxImageBytes: configuration.maxImageBytes, maxCalibrationImages: configuration.maxCalibrationImages),
             metrics: metrics, logger: logger)
         pipeline = ImagePipeline(limits: ImageLimits(
             maxPixels: configuration.maxImagePixels, maxEncodedBytes: configuration.maxImageBytes))

@@ -146,6 +146,7 @@ import Testing
             "missing_field": { try request("POST", "/prompts", try json(["class_name": "x"]), "application/json") },
             "invalid_field": { try request("POST", "/prompts", try json(["images": 5]), "application/json") },
             "invalid_path": { try request("GET", "/prompts/%zz") },
+            "invalid_threshold": { try request("POST", "/score?prompt_set=\(try registeredID())&threshold=1.5", cell, "image/png") },
             "unknown_prompt_set": { try request("GET", "/prompts/\(validID)") },
             "not_found": { try request("GET", "/nothing-here") },
             "method_not_allowed": { try request("PUT", "/score") },
@@ -198,6 +199,10 @@ import Testing
         let client = try LoopbackClient(port: running.server.port!)
         let image = try InCTRLServiceTests.cell("0001_defective")
         try client.send(Array("POST /score?prompt_set=\(String(repeating: "a", count: 32)) HTTP/1.1\r\nHost: h\r\nContent-Type: image/png\r\nContent-Length: \(image.count)\r\n\r\n".utf8) + image.prefix(100))
+        // The connection must be accepted and its head read before shutdown stops accepting
+        // (a connection still in the kernel's backlog would be reset, not refused).
+        while running.server.openConnectionCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(100))
         let shutdown = Task { await running.server.shutdown(gracePeriod: .seconds(5)) }
         while !running.server.isShuttingDown { try await Task.sleep(for: .milliseconds(5)) }
         await #expect(throws: APIError.self, "readiness must refuse") { try await running.service.readiness() }

@@ -31,7 +31,8 @@ import Testing
             #expect(try Data(contentsOf: directory.appendingPathComponent("images/\(name)")) == Data(bytes))
         }
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("manifest.json"))) as? [String: Any]
-        #expect(manifest?["format"] as? Int == 1)
+        #expect(manifest?["format"] as? Int == 2)
+        #expect((manifest?["calibration_images"] as? [Any])?.isEmpty == true && manifest?["manual_threshold"] == nil)
         #expect(manifest?["id"] as? String == record.id.hex)
         #expect(manifest?["class_name"] as? String == "hazelnut")
         #expect(manifest?["created_at"] as? String == record.createdAt.formatted(.iso8601))

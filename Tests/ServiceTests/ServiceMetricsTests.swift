@@ -27,6 +27,7 @@ import Testing
             "inctrl_open_connections": "gauge",
             "inctrl_model_info": "gauge",
             "inctrl_rejected_requests_total": "counter",
+            "inctrl_decisions_total": "counter",
         ])
         #expect(exposition.help.values.allSatisfy { !$0.isEmpty })
         #expect(exposition.familyOrder == exposition.familyOrder.sorted())

@@ -19,6 +19,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case missingField = "missing_field"
         /// A field is present but its value is unusable (400).
         case invalidField = "invalid_field"
+        /// A threshold is not a number from 0 to 1 (400).
+        case invalidThreshold = "invalid_threshold"
         /// No prompt set has the given id (404).
         case unknownPromptSet = "unknown_prompt_set"
         /// Nothing is served at the path (404).
@@ -50,7 +52,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The HTTP status code this error is answered with.
         public var status: Int {
             switch self {
-            case .invalidJSON, .invalidBase64, .invalidMultipart, .missingField, .invalidField: 400
+            case .invalidJSON, .invalidBase64, .invalidMultipart, .missingField, .invalidField, .invalidThreshold: 400
             case .unknownPromptSet, .notFound: 404
             case .methodNotAllowed: 405
             case .tooManyPromptSets: 409

@@ -22,6 +22,11 @@ enum RequestBody {
         return [UInt8](data)
     }
 
+    /// A JSON list of base64 images, each named `images[i]` in an error.
+    static func base64Images(_ encoded: [String]) throws(APIError) -> [[UInt8]] {
+        try encoded.enumerated().map { index, text throws(APIError) in try base64(text, field: "images[\(index)]") }
+    }
+
     /// A multipart/form-data body's parts, under the service's limits.
     static func multipart(_ request: HTTPRequest, maxBodyBytes: Int) throws(APIError) -> [MultipartPart] {
         let parser = MultipartParser(limits: .init(maxParts: 128, maxPartHeaderBytes: 8192, maxBodyBytes: maxBodyBytes))

@@ -43,16 +43,26 @@ public struct ScoreResponse: Encodable, Sendable {
     public let model: ModelInfo
     /// Where the time went, in milliseconds (timings given in seconds).
     public let timingMs: TimingMilliseconds
+    /// Pass or reject, with the threshold used.
+    public let decision: Decision
+    /// The regions of the image above the set's pixel threshold, and the fraction of the
+    /// image they cover (set when the set has a pixel threshold).
+    public var regions: [AnomalyRegionBody]?
+    public var anomalousAreaFraction: Double?
+    /// The heat-map and the region mask as PNG, base64 (`include=heatmap`, `include=mask`).
+    public var heatmapPNG: String?
+    public var maskPNG: String?
 
     enum CodingKeys: String, CodingKey {
-        case file, score, components, model
+        case file, score, components, model, decision, regions
         case promptSet = "prompt_set", residualMap = "residual_map", timingMs = "timing_ms"
+        case anomalousAreaFraction = "anomalous_area_fraction", heatmapPNG = "heatmap_png", maskPNG = "mask_png"
     }
 
     /// A response for `result`; `gridSize` is the patch grid's side (15).
     public init(
         file: String? = nil, promptSet: String, result: InCTRLScore, gridSize: Int, model: ModelInfo,
-        timing: TimingMilliseconds
+        timing: TimingMilliseconds, decision: Decision
     ) {
         self.file = file
         self.promptSet = promptSet
@@ -61,5 +71,6 @@ public struct ScoreResponse: Encodable, Sendable {
         residualMap = ResidualMap(width: gridSize, height: gridSize, values: result.residualMap)
         self.model = model
         timingMs = timing
+        self.decision = decision
     }
 }

@@ -37,6 +37,34 @@ extension ConfigurationSetting {
     /// timeout, and the bound keeps deadline arithmetic far from overflow.
     static let longestDuration = 86_400.0
 
+    /// A key holding a real number within `range`.
+    static func number(
+        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, Double> & Sendable,
+        in range: ClosedRange<Double>, meaning: String
+    ) -> ConfigurationSetting {
+        ConfigurationSetting(
+            key: key, meaning: meaning,
+            accepted: "a number from \(ConfigurationText.literal(range.lowerBound)) to \(ConfigurationText.literal(range.upperBound))",
+            assign: { configuration, input throws(SettingRejection) in
+                let number: Double
+                switch input {
+                case let .json(.integer(value)): number = Double(value)
+                case let .json(.number(value)): number = value
+                case let .json(other): throw SettingRejection(shown: other.shown)
+                case let .text(text):
+                    guard let value = ConfigurationText.decimal(text) else { throw SettingRejection(shown: JSONText.quoted(text)) }
+                    number = value
+                }
+                configuration[keyPath: path] = number
+            },
+            check: { configuration throws(SettingRejection) in
+                let number = configuration[keyPath: path]
+                guard number.isFinite, range.contains(number) else { throw SettingRejection(shown: ConfigurationText.literal(number)) }
+            },
+            value: { .number(ConfigurationText.literal($0[keyPath: path])) }
+        )
+    }
+
     /// A key holding a duration, written as a number of seconds (fractions allowed).
     static func seconds(
         _ key: String, _ path: WritableKeyPath<ServiceConfiguration, Duration> & Sendable,

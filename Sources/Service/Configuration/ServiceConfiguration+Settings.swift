@@ -24,6 +24,9 @@ extension ServiceConfiguration {
         .integer("max_image_pixels", \.maxImagePixels, in: 1...Int.max, meaning: "Most pixels (width × height) an image may declare."),
         .integer("max_image_bytes", \.maxImageBytes, in: 1...Int.max, meaning: "Largest single encoded image in bytes; at most max_body_bytes."),
         .integer("max_prompt_sets", \.maxPromptSets, in: 1...Int.max, meaning: "Most prompt sets stored at once."),
+        .integer("max_calibration_images", \.maxCalibrationImages, in: 0...Int.max, meaning: "Most extra normal images one prompt set keeps for calibration."),
+        .integer("max_batch_images", \.maxBatchImages, in: 1...Int.max, meaning: "Most images in one POST /score/batch request."),
+        .number("threshold_margin", \.thresholdMargin, in: 0...100, meaning: "Standard deviations of the normal scores added to the largest one to make a set's calibrated threshold."),
         .choice("log_format", \.logFormat, meaning: "Log lines as readable text or as one JSON object per line."),
         .choice("log_level", \.logLevel, meaning: "The least severe log level written."),
     ]

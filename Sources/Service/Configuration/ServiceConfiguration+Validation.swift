@@ -22,6 +22,13 @@ extension ServiceConfiguration {
                 reason: "is \(precision.rawValue), which this model or CPU cannot run; use "
                     + (supported.isEmpty ? "a model that supports fp32" : supported.joined(separator: " or ")))
         }
+        // A batch holds a place in the model queue for each of its images, so a larger batch
+        // could never be admitted.
+        if maxBatchImages > queueSize {
+            throw .invalidValue(
+                key: "max_batch_images", source: source(of: "max_batch_images"),
+                reason: "is \(maxBatchImages), more than queue_size (\(queueSize)); a batch takes a queue place per image, so lower it or raise queue_size")
+        }
         // An image always arrives inside a request body, so a larger image limit could never
         // be reached and would only mislead whoever reads the configuration.
         if maxImageBytes > maxBodyBytes {

@@ -57,6 +57,13 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// Most prompt sets stored at once. Each keeps its image features in memory, about
     /// 2.4 MB per image for the full-size model, so 100 sets of 8 shots hold about 2 GB.
     public var maxPromptSets = 100
+    /// Most extra normal images one prompt set keeps for calibration.
+    public var maxCalibrationImages = 64
+    /// Most images in one `POST /score/batch` request; each takes a place in the model queue.
+    public var maxBatchImages = 32
+    /// A set's calibrated threshold is its largest normal score plus this many standard
+    /// deviations of its normal scores.
+    public var thresholdMargin = 1.0
     /// How log lines are written: readable text, or one JSON object per line.
     public var logFormat = LogFormat.text
     /// The least severe log level written.

@@ -21,6 +21,7 @@ public final class ServiceMetrics: Sendable {
     private let openConnections: PrometheusGauge
     private let modelInfo: PrometheusGauge
     private let rejectedRequests: PrometheusCounter
+    private let decisions: PrometheusCounter
 
     /// Bucket bounds, in seconds, for whole requests: from a cached health check to a
     /// prompt-set registration of many images.
@@ -61,6 +62,10 @@ public final class ServiceMetrics: Sendable {
         rejectedRequests = try registry.counter(
             "inctrl_rejected_requests_total", help: "Requests refused before any work was done for them, by reason.",
             labelNames: ["reason"])
+        decisions = try registry.counter(
+            "inctrl_decisions_total",
+            help: "Scored images by decision: anomalous, normal, or undecided (the set has no threshold).",
+            labelNames: ["outcome"])
     }
 
     /// The registry in the text exposition format, for `GET /metrics`.
@@ -131,6 +136,11 @@ public final class ServiceMetrics: Sendable {
     /// Counts a request refused for `reason`.
     public func recordRejection(_ reason: RejectionReason) {
         rejectedRequests.increment(labelValues: [reason.rawValue])
+    }
+
+    /// Counts one decision: `anomalous` true, false, or nil when there was no threshold.
+    public func recordDecision(_ anomalous: Bool?) {
+        decisions.increment(labelValues: [anomalous.map { $0 ? "anomalous" : "normal" } ?? "undecided"])
     }
 
     /// The kinds of model work timed separately.

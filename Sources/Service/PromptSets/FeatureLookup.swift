@@ -11,4 +11,9 @@ public enum FeatureLookup<Value: Sendable>: Sendable {
     public var value: Value? {
         if case let .hit(value) = self { value } else { nil }
     }
+
+    /// Why the entry was discarded; nil for a hit or a miss.
+    public var discardedReason: String? {
+        if case let .discarded(reason) = self { reason } else { nil }
+    }
 }

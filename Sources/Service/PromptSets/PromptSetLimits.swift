@@ -10,14 +10,20 @@ public struct PromptSetLimits: Sendable, Equatable {
     public var maxImageBytes: Int
     /// The longest class name, in UTF-8 bytes; the text tower reads at most 77 tokens.
     public var maxClassNameBytes: Int
+    /// The most calibration images one set keeps.
+    public var maxCalibrationImages: Int
 
     /// Limits with safe defaults: 1000 sets of at most 64 images of at most 32 MiB each,
-    /// class names of at most 256 bytes.
-    public init(maxSets: Int = 1000, maxImagesPerSet: Int = 64, maxImageBytes: Int = 32 << 20, maxClassNameBytes: Int = 256) {
+    /// class names of at most 256 bytes, and 64 calibration images per set.
+    public init(
+        maxSets: Int = 1000, maxImagesPerSet: Int = 64, maxImageBytes: Int = 32 << 20, maxClassNameBytes: Int = 256,
+        maxCalibrationImages: Int = 64
+    ) {
         self.maxSets = maxSets
         self.maxImagesPerSet = maxImagesPerSet
         self.maxImageBytes = maxImageBytes
         self.maxClassNameBytes = maxClassNameBytes
+        self.maxCalibrationImages = maxCalibrationImages
     }
 
     /// Refuses a class name or an image list these limits do not allow: an empty, overlong

@@ -11,16 +11,26 @@ public struct PromptSetRecord: Sendable, Equatable {
     public let createdAt: Date
     /// The images in registration order.
     public let images: [StoredPromptImage]
+    /// Extra normal images sent for calibration after registration, in the order received;
+    /// not part of the id.
+    public var calibrationImages: [StoredPromptImage]
+    /// The threshold an operator set by hand, which wins over the calibrated one.
+    public var manualThreshold: Float?
 
     /// K, the number of normal images.
     public var shots: Int { images.count }
 
     /// A record with every field given, as a store reads it back.
-    public init(id: PromptSetID, className: String, createdAt: Date, images: [StoredPromptImage]) {
+    public init(
+        id: PromptSetID, className: String, createdAt: Date, images: [StoredPromptImage],
+        calibrationImages: [StoredPromptImage] = [], manualThreshold: Float? = nil
+    ) {
         self.id = id
         self.className = className
         self.createdAt = createdAt
         self.images = images
+        self.calibrationImages = calibrationImages
+        self.manualThreshold = manualThreshold
     }
 
     /// The record of a set registered now: `id` (derived from `className` and `images` by
@@ -30,8 +40,6 @@ public struct PromptSetRecord: Sendable, Equatable {
         self.init(
             id: id, className: className,
             createdAt: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)),
-            images: images.map { image in
-                StoredPromptImage(byteCount: image.count, sha256: SHA256.hex(image), mediaType: PromptImageMediaType(sniffing: image))
-            })
+            images: images.map(StoredPromptImage.init(describing:)))
     }
 }

@@ -42,23 +42,24 @@ extension PromptSetRegistry {
         return LoadSummary(store: report, restored: restored, recomputed: recomputed, dropped: dropped)
     }
 
-    /// Brings one stored set back; true when its features came from the store.
+    /// Brings one stored set back; true when its features and calibration came from the store.
     private func restore(_ record: PromptSetRecord, compute: Compute) async throws -> Bool {
         let prior = try await textPrior(record.className, compute: compute)
-        switch await store.features(of: record, key: compute.key) {
-        case let .hit(features):
-            entries[record.id] = Entry(record: record, features: features, prior: prior)
+        let features = await store.features(of: record, key: compute.key)
+        let calibration = await store.calibration(of: record, key: compute.key)
+        for reason in [features.discardedReason, calibration.discardedReason].compactMap({ $0 }) {
+            logger.warning("recomputing damaged prompt-set data", metadata: ["id": "\(record.id.hex)", "reason": "\(reason)"])
+        }
+        if let features = features.value, let calibration = calibration.value {
+            entries[record.id] = Entry(record: record, features: features, prior: prior, calibration: calibration)
             return true
-        case let .discarded(reason):
-            logger.warning("recomputing damaged prompt-set features", metadata: ["id": "\(record.id.hex)", "reason": "\(reason)"])
-        case .miss:
-            break
         }
         let images = try await store.images(of: record)
-        let tensors = try await offload { [pipeline = compute.pipeline] in try images.map { try pipeline.prepare($0).tensor } }
-        let features = try await promptSetFeatures(tensors, compute: compute)
-        await keep(features, of: record.id, key: compute.key)
-        entries[record.id] = Entry(record: record, features: features, prior: prior)
+        let calibrationImages = try await store.calibrationImages(of: record)
+        let (derivedFeatures, derivedCalibration) = try await derive(
+            images: images, calibrationImages: calibrationImages, prior: prior, compute: compute)
+        await keep(derivedFeatures, derivedCalibration, of: record.id, key: compute.key)
+        entries[record.id] = Entry(record: record, features: derivedFeatures, prior: prior, calibration: derivedCalibration)
         return false
     }
 }

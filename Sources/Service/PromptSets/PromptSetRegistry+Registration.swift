@@ -17,9 +17,9 @@ extension PromptSetRegistry {
         let compute = try ready()
         let id = PromptSetID(className: className, images: images)
         if let deletion = deletions[id] { _ = try? await deletion.value }
-        if let entry = entries[id] { return Registration(record: entry.record, created: false) }
+        if let entry = entries[id] { return Registration(entry: entry, created: false) }
         if let pending = reservations[id] {
-            return Registration(record: try await pending.value.record, created: false)
+            return Registration(entry: try await pending.value, created: false)
         }
         guard entries.count + reservations.count < limits.maxSets else {
             throw PromptSetRegistryError.full(limit: limits.maxSets)
@@ -34,33 +34,54 @@ extension PromptSetRegistry {
         logger.info(
             "registered prompt set",
             metadata: ["id": "\(id.hex)", "class_name": "\(className)", "shots": "\(entry.record.shots)"])
-        return Registration(record: entry.record, created: true)
+        return Registration(entry: entry, created: true)
     }
 
     /// Computes and stores a reserved set.
     private func build(id: PromptSetID, className: String, images: [[UInt8]], compute: Compute) async throws -> Entry {
-        let tensors = try await offload { [pipeline = compute.pipeline] in try images.map { try pipeline.prepare($0).tensor } }
         let prior = try await textPrior(className, compute: compute)
-        let features = try await promptSetFeatures(tensors, compute: compute)
+        let (features, calibration) = try await derive(images: images, calibrationImages: [], prior: prior, compute: compute)
         let stored = try await store.save(PromptSetRecord(id: id, className: className, images: images), images: images)
-        await keep(features, of: id, key: compute.key)
-        return Entry(record: stored, features: features, prior: prior)
+        await keep(features, calibration, of: id, key: compute.key)
+        return Entry(record: stored, features: features, prior: prior, calibration: calibration)
     }
 
-    /// The features of a set's prepared images, computed by the model.
-    func promptSetFeatures(_ images: [Tensor], compute: Compute) async throws -> PromptSetFeatures {
-        let (features, timing) = try await compute.model.promptSetFeatures(images: images)
+    /// Everything derived from a set's images: its features and its calibration (the shots
+    /// leave-one-out, then each calibration image against the whole set).
+    func derive(
+        images: [[UInt8]], calibrationImages: [[UInt8]], prior: TextPrior, compute: Compute
+    ) async throws -> (PromptSetFeatures, Calibration) {
+        let tensors = try await prepare(images, compute: compute)
+        let ((features, leaveOneOut), timing) = try await compute.model.promptSetFeatures(images: tensors, leaveOneOutWith: prior)
         metrics.recordQueueWait(.seconds(timing.queue))
         metrics.recordInference(.promptSet, duration: .seconds(timing.compute))
-        return features
+        let shots = leaveOneOut.map { Calibration.Observation(score: $0.score, residualMap: $0.residualMap) }
+        let extra = try await score(calibrationImages, against: features, prior: prior, compute: compute)
+        return (features, Calibration(shots: shots, extra: extra))
     }
 
-    /// Stores features for the next start; a failure only costs a recomputation then.
-    func keep(_ features: PromptSetFeatures, of id: PromptSetID, key: DerivedFeatureKey) async {
+    /// Decodes and pre-processes images off the event loops and the cooperative pool.
+    func prepare(_ images: [[UInt8]], compute: Compute) async throws -> [Tensor] {
+        try await offload { [pipeline = compute.pipeline] in try images.map { try pipeline.prepare($0).tensor } }
+    }
+
+    /// Normal images scored against a set's features, as calibration observations.
+    func score(_ images: [[UInt8]], against features: PromptSetFeatures, prior: TextPrior, compute: Compute) async throws -> [Calibration.Observation] {
+        guard !images.isEmpty else { return [] }
+        let tensors = try await prepare(images, compute: compute)
+        let (results, timing) = try await compute.model.score(images: tensors, promptSet: features, textPrior: prior)
+        metrics.recordQueueWait(.seconds(timing.queue))
+        metrics.recordInference(.score, duration: .seconds(timing.compute))
+        return results.map { Calibration.Observation(score: $0.score, residualMap: $0.residualMap) }
+    }
+
+    /// Stores derived data for the next start; a failure only costs a recomputation then.
+    func keep(_ features: PromptSetFeatures?, _ calibration: Calibration, of id: PromptSetID, key: DerivedFeatureKey) async {
         do {
-            try await store.saveFeatures(features, of: id, key: key)
+            if let features { try await store.saveFeatures(features, of: id, key: key) }
+            try await store.saveCalibration(calibration, of: id, key: key)
         } catch {
-            logger.warning("could not keep prompt-set features", metadata: ["id": "\(id.hex)", "error": "\(error)"])
+            logger.warning("could not keep derived prompt-set data", metadata: ["id": "\(id.hex)", "error": "\(error)"])
         }
     }
 

@@ -21,12 +21,16 @@ public actor PromptSetRegistry {
         public let features: PromptSetFeatures
         /// The text prior of its class name.
         public let prior: TextPrior
+        /// Its normal images as scored, from which its thresholds come.
+        public let calibration: Calibration
     }
 
     /// The outcome of a registration.
     public struct Registration: Sendable {
         /// The registered set.
-        public let record: PromptSetRecord
+        public let entry: Entry
+        /// Its record.
+        public var record: PromptSetRecord { entry.record }
         /// False when the same set was registered before (or by a request running at once).
         public let created: Bool
     }
@@ -54,6 +58,9 @@ public actor PromptSetRegistry {
     var reservations: [PromptSetID: Task<Entry, Error>] = [:]
     /// Deletions under way, which a registration of the same set waits for.
     var deletions: [PromptSetID: Task<Bool, Error>] = [:]
+    /// The last change under way to each set's record (calibration images, threshold);
+    /// the next change waits for it, so no change is lost.
+    var changes: [PromptSetID: Task<Void, Never>] = [:]
     /// Text priors being found or computed, by class name; once a set is committed its
     /// entry holds its class name's prior, so no other copy is kept.
     var pendingTextPriors: [String: Task<TextPrior, Error>] = [:]
@@ -98,8 +105,13 @@ public actor PromptSetRegistry {
 
     /// Every registered set, oldest first (ties in id order).
     public func records() throws(PromptSetRegistryError) -> [PromptSetRecord] {
+        try allEntries().map(\.record)
+    }
+
+    /// Every registered set's entry, oldest first (ties in id order).
+    public func allEntries() throws(PromptSetRegistryError) -> [Entry] {
         _ = try ready()
-        return entries.values.map(\.record).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        return entries.values.sorted { ($0.record.createdAt, $0.record.id) < ($1.record.createdAt, $1.record.id) }
     }
 
     /// Deletes the set `id` from memory and from the store.

@@ -16,6 +16,10 @@ public enum PromptSetRegistryError: Error, Sendable, Equatable, CustomStringConv
     case full(limit: Int)
     /// No prompt set has this id.
     case notFound(PromptSetID)
+    /// A calibration would give the set more images than ``PromptSetLimits/maxCalibrationImages``.
+    case tooManyCalibrationImages(count: Int, limit: Int)
+    /// A threshold outside [0, 1].
+    case invalidThreshold(Float)
 
     public var description: String {
         switch self {
@@ -35,6 +39,10 @@ public enum PromptSetRegistryError: Error, Sendable, Equatable, CustomStringConv
             "The store already holds its limit of \(limit) prompt sets; delete one first."
         case let .notFound(id):
             "No prompt set has id \(id)."
+        case let .tooManyCalibrationImages(count, limit):
+            "A prompt set may hold at most \(limit) calibration images; this would make \(count)."
+        case let .invalidThreshold(threshold):
+            "The threshold must be a number from 0 to 1, not \(threshold)."
         }
     }
 }

@@ -31,11 +31,26 @@ public protocol PromptSetStore: Sendable {
     /// The images of `record` as stored, each checked against its size and SHA-256.
     func images(of record: PromptSetRecord) async throws(PromptSetStoreError) -> [[UInt8]]
 
+    /// Replaces the record of a stored set (only its calibration images and manual
+    /// threshold change), first storing `newCalibrationImages`: the bytes of the record's
+    /// last calibration images. All or nothing.
+    func update(_ record: PromptSetRecord, newCalibrationImages: [[UInt8]]) async throws(PromptSetStoreError)
+
+    /// The calibration images of `record` as stored, each checked like ``images(of:)``.
+    func calibrationImages(of record: PromptSetRecord) async throws(PromptSetStoreError) -> [[UInt8]]
+
     /// The features of the set `record` computed by the model `key` names.
     func features(of record: PromptSetRecord, key: DerivedFeatureKey) async -> FeatureLookup<PromptSetFeatures>
 
     /// Keeps the features of the set `id` computed by the model `key` names.
     func saveFeatures(_ features: PromptSetFeatures, of id: PromptSetID, key: DerivedFeatureKey) async throws(PromptSetStoreError)
+
+    /// The calibration of the set `record` (its shots and its calibration images) computed by
+    /// the model `key` names.
+    func calibration(of record: PromptSetRecord, key: DerivedFeatureKey) async -> FeatureLookup<Calibration>
+
+    /// Keeps the calibration of the set `id` computed by the model `key` names.
+    func saveCalibration(_ calibration: Calibration, of id: PromptSetID, key: DerivedFeatureKey) async throws(PromptSetStoreError)
 
     /// The text prior of `className` computed by the model `key` names.
     func textPrior(className: String, key: DerivedFeatureKey) async -> FeatureLookup<TextPrior>

@@ -23,7 +23,7 @@ extension FeatureCache {
     /// Removes the hidden temporary files `AtomicFile` leaves when a process dies mid-write.
     /// Best effort: a file that stays only takes space.
     func removeInterruptedWrites() {
-        for folder in ["prompt-sets", "text-priors"] {
+        for folder in ["prompt-sets", "calibrations", "text-priors"] {
             let path = directory.appendingPathComponent(folder).path
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { continue }
             for name in names where name.hasPrefix(".") && name.contains(".tmp-") {

@@ -71,12 +71,50 @@ public struct FeatureCache: Sendable {
         try write(writer, digest: digest, to: promptSetURL(id))
     }
 
-    /// Forgets the features of the prompt set `id` (nothing happens when there are none).
+    /// Forgets the features and calibration of the prompt set `id` (nothing happens when
+    /// there are none).
     public func removeFeatures(for id: PromptSetID) throws(FeatureCacheError) {
-        let url = promptSetURL(id)
-        guard unlink(url.path) == 0 || errno == ENOENT else {
-            throw .fileSystem(operation: "remove", path: url.path, reason: String(cString: strerror(errno)))
+        for url in [promptSetURL(id), calibrationURL(id)] {
+            guard unlink(url.path) == 0 || errno == ENOENT else {
+                throw .fileSystem(operation: "remove", path: url.path, reason: String(cString: strerror(errno)))
+            }
         }
+    }
+
+    /// The cached calibration of the prompt set `id`, which has `shots` images and `extra`
+    /// calibration images.
+    public func calibration(for id: PromptSetID, shots: Int, extra: Int) -> FeatureLookup<Calibration> {
+        let expected = ["kind": "calibration", "prompt_set": id.hex, "shots": String(shots), "extra": String(extra)]
+        let count = (shots >= 2 ? shots : 0) + extra
+        return lookup(calibrationURL(id), expecting: expected, tensorCount: 2) { file throws(SafeTensorsError) in
+            let scores = try file.floats("scores", shape: [count])
+            let maps = try file.floats("maps", shape: [count, geometry.patchesPerImage])
+            let observations = (0..<count).map { index in
+                Calibration.Observation(
+                    score: scores[index],
+                    residualMap: Array(maps[(index * geometry.patchesPerImage)..<((index + 1) * geometry.patchesPerImage)]))
+            }
+            let shotCount = shots >= 2 ? shots : 0
+            let calibration = Calibration(shots: Array(observations[..<shotCount]), extra: Array(observations[shotCount...]))
+            return (calibration, Self.digest([scores, maps]))
+        }
+    }
+
+    /// Caches the calibration of the prompt set `id`, which has `shots` images.
+    public func store(_ calibration: Calibration, for id: PromptSetID, shots: Int) throws(FeatureCacheError) {
+        let observations = calibration.observations
+        for observation in observations where observation.residualMap.count != geometry.patchesPerImage {
+            throw .shapeMismatch(what: "calibration residual map", expected: [geometry.patchesPerImage], found: [observation.residualMap.count])
+        }
+        let scores = observations.map(\.score)
+        let maps = observations.flatMap(\.residualMap)
+        var writer = SafeTensorsWriter()
+        writer.add("scores", shape: [observations.count], floats: scores)
+        writer.add("maps", shape: [observations.count, geometry.patchesPerImage], floats: maps)
+        writer.metadata = [
+            "kind": "calibration", "prompt_set": id.hex, "shots": String(shots), "extra": String(calibration.extra.count),
+        ]
+        try write(writer, digest: Self.digest([scores, maps]), to: calibrationURL(id))
     }
 
     /// The cached text prior of `className`.
@@ -103,6 +141,10 @@ public struct FeatureCache: Sendable {
 
     func promptSetURL(_ id: PromptSetID) -> URL {
         directory.appendingPathComponent("prompt-sets").appendingPathComponent(id.hex + ".safetensors")
+    }
+
+    func calibrationURL(_ id: PromptSetID) -> URL {
+        directory.appendingPathComponent("calibrations").appendingPathComponent(id.hex + ".safetensors")
     }
 
     /// Class names may hold any character, so their files are named by a hash of the name;

@@ -95,15 +95,24 @@ extension FileStore {
         guard digest.finish() == id else {
             throw StoreDefect("its class name and images do not hash to its id")
         }
+        _ = try readImages(record.calibrationImages, at: PromptSetManifest.calibrationImagePath, in: directory)
         return record
     }
 
     /// The image files of `record` in `directory`, each checked against its size and SHA-256
     /// in the manifest.
     func readImages(of record: PromptSetRecord, in directory: String) throws(StoreDefect) -> [[UInt8]] {
+        try readImages(record.images, at: PromptSetManifest.imagePath, in: directory)
+    }
+
+    /// The files of `stored` (named by `path`) in `directory`, each checked against its size
+    /// and SHA-256 in the manifest.
+    func readImages(
+        _ stored: [StoredPromptImage], at path: (Int, PromptImageMediaType) -> String, in directory: String
+    ) throws(StoreDefect) -> [[UInt8]] {
         var images: [[UInt8]] = []
-        for (index, image) in record.images.enumerated() {
-            let file = PromptSetManifest.imagePath(index: index, mediaType: image.mediaType)
+        for (index, image) in stored.enumerated() {
+            let file = path(index, image.mediaType)
             let bytes: [UInt8]
             do {
                 bytes = try Disk.readRegularFile(directory + "/" + file, expectedBytes: image.byteCount, maxBytes: Self.maxStoredImageBytes)

@@ -94,6 +94,45 @@ public final class FileStore: PromptSetStore {
         }
     }
 
+    public func calibrationImages(of record: PromptSetRecord) async throws(PromptSetStoreError) -> [[UInt8]] {
+        try requireOpen()
+        guard Disk.entryKind(setPath(record.id)) != nil else { throw .notFound(record.id) }
+        do {
+            return try readImages(record.calibrationImages, at: PromptSetManifest.calibrationImagePath, in: setPath(record.id))
+        } catch {
+            _ = quarantine(record.id.hex, reason: error.reason)
+            throw .damaged(record.id, reason: error.reason)
+        }
+    }
+
+    /// Writes the new calibration images (fsynced), then the new manifest to a temporary
+    /// file that is fsynced and renamed over the old one: the rename is the commit point, so
+    /// a crash leaves the old record or the new one. A file left by an interrupted update is
+    /// not listed in the manifest and is replaced by the next.
+    public func update(_ record: PromptSetRecord, newCalibrationImages: [[UInt8]]) async throws(PromptSetStoreError) {
+        try requireOpen()
+        let directory = setPath(record.id)
+        guard Disk.entryKind(directory) == .directory else { throw .notFound(record.id) }
+        let first = record.calibrationImages.count - newCalibrationImages.count
+        precondition(first >= 0, "the record lists fewer calibration images than are being added")
+        if !newCalibrationImages.isEmpty {
+            try Disk.makeDirectories(directory + "/calibration")
+            for (offset, image) in newCalibrationImages.enumerated() {
+                let path = directory + "/" + PromptSetManifest.calibrationImagePath(
+                    index: first + offset, mediaType: record.calibrationImages[first + offset].mediaType)
+                try? Disk.removeTree(path)
+                try Disk.writeNewFile(path, image)
+            }
+            try Disk.syncDirectory(directory + "/calibration")
+        }
+        do {
+            try AtomicFile.write(to: URL(fileURLWithPath: directory + "/manifest.json")) { try $0.write(PromptSetManifest(record).encoded()) }
+        } catch {
+            throw .fileSystem(operation: "write", path: directory + "/manifest.json", reason: "\(error)")
+        }
+        try Disk.syncDirectory(directory)
+    }
+
     public func features(of record: PromptSetRecord, key: DerivedFeatureKey) async -> FeatureLookup<PromptSetFeatures> {
         guard let cache = try? featureCache(key) else { return .miss }
         return cache.promptSetFeatures(for: record.id, shots: record.shots)
@@ -102,6 +141,19 @@ public final class FileStore: PromptSetStore {
     public func saveFeatures(_ features: PromptSetFeatures, of id: PromptSetID, key: DerivedFeatureKey) async throws(PromptSetStoreError) {
         do {
             try featureCache(key).store(features, for: id)
+        } catch {
+            throw .featureCache(error)
+        }
+    }
+
+    public func calibration(of record: PromptSetRecord, key: DerivedFeatureKey) async -> FeatureLookup<Calibration> {
+        guard let cache = try? featureCache(key) else { return .miss }
+        return cache.calibration(for: record.id, shots: record.shots, extra: record.calibrationImages.count)
+    }
+
+    public func saveCalibration(_ calibration: Calibration, of id: PromptSetID, key: DerivedFeatureKey) async throws(PromptSetStoreError) {
+        do {
+            try featureCache(key).store(calibration, for: id, shots: calibration.shots.isEmpty ? 1 : calibration.shots.count)
         } catch {
             throw .featureCache(error)
         }

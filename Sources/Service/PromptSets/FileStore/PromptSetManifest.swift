@@ -3,13 +3,17 @@ import Foundation
 /// `manifest.json`: everything about a stored set except its image bytes, with the size
 /// and SHA-256 of every image so that a scan can tell a complete set from a damaged one.
 struct PromptSetManifest: Codable {
-    /// The format this code writes; others are refused rather than guessed at.
-    static let currentFormat = 1
+    /// The format this code writes; format 2 added calibration images and the manual
+    /// threshold. Formats this code does not know are refused rather than guessed at.
+    static let currentFormat = 2
+    /// The formats this code reads.
+    static let readableFormats = 1...2
     /// The largest manifest read back; real ones take about 200 bytes per image.
     static let maxBytes = 16 << 20
 
     struct Image: Codable {
-        /// Path relative to the set's directory: `images/<index>.<extension>`.
+        /// Path relative to the set's directory: `images/<index>.<extension>`, or
+        /// `calibration/<index>.<extension>` for a calibration image.
         var file: String
         var bytes: Int
         var sha256: String
@@ -27,12 +31,18 @@ struct PromptSetManifest: Codable {
     /// ISO-8601 in UTC, whole seconds.
     var createdAt: String
     var images: [Image]
+    /// Extra normal images for calibration (format 2; absent means none).
+    var calibrationImages: [Image]?
+    /// The operator's threshold (format 2; absent means none).
+    var manualThreshold: Float?
 
     enum CodingKeys: String, CodingKey {
         case format, id
         case className = "class_name"
         case createdAt = "created_at"
         case images
+        case calibrationImages = "calibration_images"
+        case manualThreshold = "manual_threshold"
     }
 
     /// The manifest of `record`.
@@ -46,6 +56,12 @@ struct PromptSetManifest: Codable {
                 file: Self.imagePath(index: index, mediaType: image.mediaType),
                 bytes: image.byteCount, sha256: image.sha256, mediaType: image.mediaType.rawValue)
         }
+        calibrationImages = record.calibrationImages.enumerated().map { index, image in
+            Image(
+                file: Self.calibrationImagePath(index: index, mediaType: image.mediaType),
+                bytes: image.byteCount, sha256: image.sha256, mediaType: image.mediaType.rawValue)
+        }
+        manualThreshold = record.manualThreshold
     }
 
     /// The only path an image may have inside its set's directory. Deriving it rather than
@@ -53,6 +69,11 @@ struct PromptSetManifest: Codable {
     /// elsewhere.
     static func imagePath(index: Int, mediaType: PromptImageMediaType) -> String {
         "images/\(index).\(mediaType.fileExtension)"
+    }
+
+    /// The only path calibration image `index` may have.
+    static func calibrationImagePath(index: Int, mediaType: PromptImageMediaType) -> String {
+        "calibration/\(index).\(mediaType.fileExtension)"
     }
 
     func encoded() -> [UInt8] {
@@ -72,8 +93,8 @@ struct PromptSetManifest: Codable {
         } catch {
             throw StoreDefect("manifest.json is not a valid manifest (\(error))")
         }
-        guard manifest.format == currentFormat else {
-            throw StoreDefect("manifest.json has format \(manifest.format); this version reads format \(currentFormat)")
+        guard readableFormats.contains(manifest.format) else {
+            throw StoreDefect("manifest.json has format \(manifest.format); this version reads formats \(readableFormats.lowerBound) to \(readableFormats.upperBound)")
         }
         guard let id = PromptSetID(manifest.id), manifest.id == directoryName else {
             throw StoreDefect("manifest.json names id '\(manifest.id)' but lies in directory '\(directoryName)'")
@@ -82,20 +103,34 @@ struct PromptSetManifest: Codable {
             throw StoreDefect("manifest.json has an unreadable created_at '\(manifest.createdAt)'")
         }
         guard !manifest.images.isEmpty else { throw StoreDefect("manifest.json lists no images") }
+        let images = try described(manifest.images, kind: "image", path: imagePath)
+        let calibrationImages = try described(manifest.calibrationImages ?? [], kind: "calibration image", path: calibrationImagePath)
+        if let threshold = manifest.manualThreshold, !(0...1).contains(threshold) {
+            throw StoreDefect("manifest.json has a manual threshold \(threshold) outside [0, 1]")
+        }
+        return PromptSetRecord(
+            id: id, className: manifest.className, createdAt: createdAt, images: images,
+            calibrationImages: calibrationImages, manualThreshold: manifest.manualThreshold)
+    }
+
+    /// Checks each listed image's path, size and checksum entries.
+    private static func described(
+        _ listed: [Image], kind: String, path: (Int, PromptImageMediaType) -> String
+    ) throws(StoreDefect) -> [StoredPromptImage] {
         var images: [StoredPromptImage] = []
-        for (index, image) in manifest.images.enumerated() {
+        for (index, image) in listed.enumerated() {
             guard let mediaType = PromptImageMediaType(rawValue: image.mediaType) else {
-                throw StoreDefect("image \(index) has an unknown media type '\(image.mediaType)'")
+                throw StoreDefect("\(kind) \(index) has an unknown media type '\(image.mediaType)'")
             }
-            let expectedPath = imagePath(index: index, mediaType: mediaType)
+            let expectedPath = path(index, mediaType)
             guard image.file == expectedPath else {
-                throw StoreDefect("image \(index) is listed as '\(image.file)'; only '\(expectedPath)' is allowed")
+                throw StoreDefect("\(kind) \(index) is listed as '\(image.file)'; only '\(expectedPath)' is allowed")
             }
             guard image.bytes > 0, image.sha256.utf8.count == 64 else {
-                throw StoreDefect("image \(index) has an invalid size or checksum entry")
+                throw StoreDefect("\(kind) \(index) has an invalid size or checksum entry")
             }
             images.append(StoredPromptImage(byteCount: image.bytes, sha256: image.sha256, mediaType: mediaType))
         }
-        return PromptSetRecord(id: id, className: manifest.className, createdAt: createdAt, images: images)
+        return images
     }
 }

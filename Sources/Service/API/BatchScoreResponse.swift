@@ -1,0 +1,4 @@
+/// The body of `POST /score/batch`: one item per image, in input order.
+struct BatchScoreResponse: Encodable {
+    let results: [BatchItem]
+}
