@@ -29,7 +29,7 @@ public enum HeatMapError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidGridSize(let size):
-            "residual grid side \(size) is outside 1 and the crop size"
+            "residual grid side \(size) is not between 1 and the crop size"
         case .residualCountMismatch(let count, let gridSize):
             "the residual map has \(count) values; a \(gridSize)×\(gridSize) grid needs \(gridSize * gridSize)"
         case .nonFiniteResidual(let index):
