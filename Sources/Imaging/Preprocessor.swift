@@ -53,7 +53,7 @@ public struct Preprocessor: Sendable {
     /// The `size`×`size` RGB image, byte-equal to Pillow's on 8-bit inputs.
     public func rgb8(_ image: DecodedImage) -> RGB8Image {
         let plan = CropPlan(width: image.width, height: image.height, size: size)
-        var plane = PixelPlane(width: image.width, height: image.height, channels: image.mode.channels, samples: eightBitSamples(image))
+        var plane = PixelPlane(width: image.width, height: image.height, channels: image.mode.channels, samples: image.eightBitSamples)
         let cropped: PixelPlane
         switch image.mode {
         case .palette, .bilevel:
@@ -95,17 +95,6 @@ public struct Preprocessor: Sendable {
                 }
             }
             initialized = 3 * planeSize
-        }
-    }
-
-    /// The image's samples at 8 bits: 16-bit grey is scaled by round(v / 257) (v / 257 is
-    /// never exactly half-way, so adding 128 before the integer division rounds it).
-    private func eightBitSamples(_ image: DecodedImage) -> [UInt8] {
-        switch image.samples {
-        case .uint8(let bytes):
-            return bytes
-        case .uint16(let words):
-            return words.map { UInt8(truncatingIfNeeded: (UInt32($0) + 128) / 257) }
         }
     }
 }
