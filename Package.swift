@@ -47,7 +47,7 @@ let package = Package(
             resources: [.embedInCode("Resources/openapi.yaml")]),
         .executableTarget(name: "imaging-bench", dependencies: ["Imaging"], path: "Benchmarks/ImagingBench"),
         .executableTarget(name: "InCTRLCLI", dependencies: [
-            "Service", "InCTRL", "CLIP", "Imaging", "Tensor",
+            "Service", "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -9,6 +9,8 @@ public struct ImagePipeline: Sendable {
     public struct Prepared: Sendable {
         /// `[3, size, size]`, normalised.
         public let tensor: Tensor
+        /// The image as decoded, at its original size (what heat-maps are drawn over).
+        public let decoded: DecodedImage
         /// Seconds spent decoding.
         public let decodeSeconds: Double
         /// Seconds spent resizing, cropping, converting and normalising.
@@ -37,7 +39,7 @@ public struct ImagePipeline: Sendable {
         // The preprocessor always returns exactly 3·size·size scalars.
         let tensor = try! Tensor(shape: [3, size, size], scalars: scalars)
         return Prepared(
-            tensor: tensor,
+            tensor: tensor, decoded: decoded,
             decodeSeconds: Duration.between(start, decodedAt).inSeconds,
             preprocessSeconds: Duration.between(decodedAt, finished).inSeconds)
     }

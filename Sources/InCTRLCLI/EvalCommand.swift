@@ -40,10 +40,17 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "fp32 or bf16 (where the CPU multiplies bf16 natively).")
     var precision = WeightPrecision.fp32
 
+    @Option(help: "Each draw's threshold is its prompts' largest leave-one-out score plus this many standard deviations, as the service's threshold_margin.")
+    var thresholdMargin = 1.0
+
+    @Option(help: "Also write a self-contained HTML report (curves, score histograms, worst cases with heat-maps) to this file.")
+    var report: String?
+
     func validate() throws {
         guard shots >= 1 else { throw ValidationError("--shots must be at least 1") }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2") }
+        guard thresholdMargin >= 0, thresholdMargin.isFinite else { throw ValidationError("--threshold-margin must be at least 0") }
     }
 
     func run() throws {
@@ -54,30 +61,44 @@ struct EvalCommand: ParsableCommand {
         }
         let only = categories.map { Set($0.split(separator: ",").map(String.init)) }
         let dataset = try EvaluationDataset(root: URL(fileURLWithPath: data), only: only)
-        let evaluator = Evaluator(model: loaded)
+        let evaluator = Evaluator(model: loaded, thresholdMargin: thresholdMargin)
         var results: [Evaluator.CategoryResult] = []
+        let progress = ProgressBar()
         for category in dataset.categories {
             let result = try evaluator.evaluate(
                 category, className: className, shots: shots, seeds: (0..<seeds).map(UInt64.init), limit: limit
             ) { done, total in
-                if done % 50 == 0 || done == total { printError("\(category.name): \(done)/\(total) test images") }
+                progress.update(label: category.name, done: done, total: total)
             }
+            progress.finish()
             results.append(result)
         }
         print(table(results))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let report = EvalReport(model: loaded.info, shots: shots, seeds: seeds, categories: results.map(EvalReport.Row.init))
-        print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        let summary = EvalReport(
+            model: loaded.info, shots: shots, seeds: seeds, thresholdMargin: thresholdMargin, categories: results.map(EvalReport.Row.init))
+        print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        if let report {
+            let page = EvalReportPage(model: loaded.info, shots: shots, seeds: seeds, thresholdMargin: thresholdMargin, results: results)
+            try Data(try page.html().utf8).write(to: URL(fileURLWithPath: report))
+            printError("wrote \(report)")
+        }
     }
 
     private func table(_ results: [Evaluator.CategoryResult]) -> String {
         func cell(_ mean: Double, _ std: Double) -> String { String(format: "%5.1f ± %4.1f", 100 * mean, 100 * std) }
-        var lines = ["category              images  anomalous   AUROC (%)     AUPRC (%)"]
+        func decision(_ result: Evaluator.CategoryResult, _ metric: (DetectionMetrics.AtThreshold) -> Double) -> String {
+            result.decisionStatistic(metric).map { cell($0.mean, $0.std) } ?? "      -     "
+        }
+        var lines = ["category              images  anomalous   AUROC (%)     AUPRC (%)     at the calibrated threshold:  precision     recall        F1            FPR"]
         for result in results {
             let name = result.category.padding(toLength: 20, withPad: " ", startingAt: 0)
             lines.append(String(format: "%@ %7d %10d   ", name, result.testImages, result.anomalous)
-                + cell(result.aurocMean, result.aurocStd) + "   " + cell(result.auprcMean, result.auprcStd))
+                + cell(result.aurocMean, result.aurocStd) + "   " + cell(result.auprcMean, result.auprcStd)
+                + String(repeating: " ", count: 33)
+                + [decision(result, \.precision), decision(result, \.recall), decision(result, \.f1), decision(result, \.falsePositiveRate)]
+                    .joined(separator: "  "))
         }
         if results.count > 1 {
             let auroc = Statistics.mean(results.map(\.aurocMean)), auprc = Statistics.mean(results.map(\.auprcMean))
@@ -101,6 +122,28 @@ struct EvalReport: Encodable {
         let aurocStd: Double
         let auprcMean: Double
         let auprcStd: Double
+        /// Per seed: the calibrated threshold (null for one shot) and the decisions at it.
+        let thresholds: [Float?]
+        let atThreshold: [Decisions?]
+
+        /// Counts and rates at one draw's threshold.
+        struct Decisions: Encodable {
+            let truePositives, falsePositives, trueNegatives, falseNegatives: Int
+            let precision, recall, f1, falsePositiveRate: Double
+
+            init(_ counts: DetectionMetrics.AtThreshold) {
+                (truePositives, falsePositives, trueNegatives, falseNegatives) =
+                    (counts.truePositives, counts.falsePositives, counts.trueNegatives, counts.falseNegatives)
+                (precision, recall, f1, falsePositiveRate) = (counts.precision, counts.recall, counts.f1, counts.falsePositiveRate)
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case precision, recall, f1
+                case truePositives = "true_positives", falsePositives = "false_positives"
+                case trueNegatives = "true_negatives", falseNegatives = "false_negatives"
+                case falsePositiveRate = "false_positive_rate"
+            }
+        }
 
         init(_ result: Evaluator.CategoryResult) {
             category = result.category
@@ -113,19 +156,28 @@ struct EvalReport: Encodable {
             aurocStd = result.aurocStd
             auprcMean = result.auprcMean
             auprcStd = result.auprcStd
+            thresholds = result.thresholds
+            atThreshold = result.atThreshold.map { $0.map(Decisions.init) }
         }
 
         enum CodingKeys: String, CodingKey {
-            case category, auroc, auprc, anomalous
+            case category, auroc, auprc, anomalous, thresholds
             case className = "class_name", testImages = "test_images"
             case aurocMean = "auroc_mean", aurocStd = "auroc_std", auprcMean = "auprc_mean", auprcStd = "auprc_std"
+            case atThreshold = "at_threshold"
         }
     }
 
     let model: ModelInfo
     let shots: Int
     let seeds: Int
+    let thresholdMargin: Double
     let categories: [Row]
+
+    enum CodingKeys: String, CodingKey {
+        case model, shots, seeds, categories
+        case thresholdMargin = "threshold_margin"
+    }
 }
 
 /// Writes a line to standard error (progress and warnings stay out of the JSON on stdout).

@@ -31,6 +31,9 @@ struct ScoreCommand: AsyncParsableCommand {
     @Option(help: "The calibrated threshold is the largest leave-one-out score of the prompts plus this many standard deviations.")
     var thresholdMargin = 1.0
 
+    @Option(help: "Write the heat-map as PNG: to this file for one image, or as <name>.heatmap.png into this directory for several.")
+    var heatmap: String?
+
     @Argument(help: "Images to score (PNG or JPEG).")
     var queries: [String]
 
@@ -58,6 +61,10 @@ struct ScoreCommand: AsyncParsableCommand {
         let calibration = Calibration(
             shots: leaveOneOut.map { Calibration.Observation(score: $0.score, residualMap: $0.residualMap) }, extra: [])
         let decisionThreshold = threshold.map(Float.init) ?? calibration.imageThreshold(margin: thresholdMargin)
+        let pixelThreshold = calibration.pixelThreshold(margin: thresholdMargin)
+        if let heatmap, queries.count > 1 {
+            try FileManager.default.createDirectory(atPath: heatmap, withIntermediateDirectories: true)
+        }
 
         for path in queries {
             let start = DispatchTime.now()
@@ -71,7 +78,18 @@ struct ScoreCommand: AsyncParsableCommand {
                     decode: prepared.decodeSeconds, preprocess: prepared.preprocessSeconds, queue: timing.queue,
                     forward: timing.compute, total: total),
                 decision: Decision(score: result.score, threshold: decisionThreshold, source: threshold == nil ? .calibrated : .request))
-            print(String(decoding: try APIJSON.encode(response), as: UTF8.self))
+            let pictures = try ScorePictures(
+                result: result, image: prepared.decoded, gridSize: loaded.config.vision.gridSize, pixelThreshold: pixelThreshold,
+                include: heatmap == nil ? [] : .heatmap)
+            if let heatmap, let png = pictures.heatmapPNG {
+                let file = queries.count == 1
+                    ? heatmap
+                    : URL(fileURLWithPath: heatmap).appendingPathComponent(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".heatmap.png").path
+                try Data(png).write(to: URL(fileURLWithPath: file))
+            }
+            var line = response.including(pictures)
+            line.heatmapPNG = nil
+            print(String(decoding: try APIJSON.encode(line), as: UTF8.self))
         }
     }
 

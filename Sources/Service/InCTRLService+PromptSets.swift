@@ -87,9 +87,6 @@ extension InCTRLService {
         guard let threshold = try APIJSON.decode(ThresholdBody.self, from: request.body).threshold else {
             throw APIError.missingField("threshold")
         }
-        guard threshold.isFinite, (0...1).contains(threshold) else {
-            throw APIError(.invalidThreshold, "The threshold must be a number from 0 to 1, not \(threshold).")
-        }
         let entry = try await registry.setManualThreshold(Float(threshold), of: id)
         logger.info("set a manual threshold", metadata: ["id": "\(id.hex)", "threshold": "\(threshold)"])
         return try APIJSON.response(PromptSetDescription(entry, margin: configuration.thresholdMargin))

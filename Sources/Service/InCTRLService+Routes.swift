@@ -38,6 +38,9 @@ extension InCTRLService {
     ) {
         router.add(method, pattern) { [self] request in
             RouteLabel.current?.set(pattern)
+            // Handlers start on the event loop that read the request; a body may need
+            // megabytes of multipart, JSON and base64 work, so leave the loop first.
+            if !request.body.isEmpty { await Task.yield() }
             do {
                 return try await body(self, request)
             } catch {

@@ -1,5 +1,7 @@
 import Dispatch
+import Foundation
 import HTTP1
+import Imaging
 import InCTRL
 
 /// `POST /score` and `POST /score/batch`.
@@ -10,6 +12,9 @@ extension InCTRLService {
         let (promptSetText, image) = try scoreBody(request)
         guard let promptSetText else { throw APIError.missingField("prompt_set") }
         let requestedThreshold = try threshold(in: request)
+        let wantsPNG = Self.acceptsOnlyPNG(request)
+        var include = try ScorePictures.Include(parameter: request.queryValue("include"))
+        if wantsPNG { include.insert(.heatmap) }
         let model = try await registry.model()
         let entry = try await registry.entry(try promptSetID(promptSetText))
         guard !image.isEmpty else { throw APIError.missingField("image") }
@@ -24,12 +29,34 @@ extension InCTRLService {
         let (result, timing) = try await model.score(image: prepared.tensor, promptSet: entry.features, textPrior: entry.prior)
         metrics.recordQueueWait(.seconds(timing.queue))
         metrics.recordInference(.score, duration: .seconds(timing.compute))
-        let response = scoreResponse(
-            result, entry: entry, model: model, requestedThreshold: requestedThreshold,
+        let (response, pictures) = try await scoreResponse(
+            result, image: prepared.decoded, entry: entry, model: model, requestedThreshold: requestedThreshold, include: include,
             timing: .init(
                 decode: prepared.decodeSeconds, preprocess: prepared.preprocessSeconds, queue: timing.queue,
                 forward: timing.compute, total: Duration.since(started).inSeconds))
-        return try APIJSON.response(response)
+        if wantsPNG, let png = pictures.heatmapPNG {
+            return HTTPResponse(status: .ok, headers: Self.decisionHeaders(response), body: png)
+        }
+        return try APIJSON.response(response.including(pictures))
+    }
+
+    /// Whether the client asked for the heat-map picture itself: `Accept` names
+    /// `image/png` and not JSON.
+    static func acceptsOnlyPNG(_ request: HTTPRequest) -> Bool {
+        guard let accept = request.headers["Accept"]?.lowercased() else { return false }
+        let types = accept.split(separator: ",").map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces) }
+        return types.contains("image/png") && !types.contains("application/json")
+    }
+
+    /// The score and decision as headers of a picture response.
+    static func decisionHeaders(_ response: ScoreResponse) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.set(name: "Content-Type", value: "image/png")
+        headers.set(name: "Inctrl-Score", value: "\(response.score)")
+        headers.set(name: "Inctrl-Anomalous", value: response.decision.anomalous.map { $0 ? "true" : "false" } ?? "none")
+        headers.set(name: "Inctrl-Threshold", value: response.decision.threshold.map { "\($0)" } ?? "none")
+        headers.set(name: "Inctrl-Decision-Source", value: response.decision.source.rawValue)
+        return headers
     }
 
     /// `POST /score/batch?prompt_set=ID`: multipart `images` parts, scored in one piece of
@@ -84,33 +111,40 @@ extension InCTRLService {
         }
         var next = results.makeIterator()
         let total = Duration.since(started).inSeconds
-        let items = prepared.map { item -> BatchItem in
+        var items: [BatchItem] = []
+        for item in prepared {
             switch item {
             case let .failure(error):
-                return .failure(error)
+                items.append(.failure(error))
             case let .success(image):
-                let result = next.next()!
-                return .success(scoreResponse(
-                    result, entry: entry, model: model, requestedThreshold: requestedThreshold,
+                let (response, pictures) = try await scoreResponse(
+                    next.next()!, image: image.decoded, entry: entry, model: model, requestedThreshold: requestedThreshold, include: [],
                     timing: .init(
                         decode: image.decodeSeconds, preprocess: image.preprocessSeconds, queue: timing?.queue ?? 0,
-                        forward: timing?.compute ?? 0, total: total)))
+                        forward: timing?.compute ?? 0, total: total))
+                items.append(.success(response.including(pictures)))
             }
         }
         return try APIJSON.response(BatchScoreResponse(results: items))
     }
 
-    /// The response for one scored image, with its decision (counted in the metrics).
+    /// The response for one scored image: its decision (counted in the metrics), its regions
+    /// and the pictures asked for (drawn off the event loops).
     func scoreResponse(
-        _ result: InCTRLScore, entry: PromptSetRegistry.Entry, model: ModelActor, requestedThreshold: Float?,
-        timing: ScoreResponse.TimingMilliseconds
-    ) -> ScoreResponse {
+        _ result: InCTRLScore, image: DecodedImage, entry: PromptSetRegistry.Entry, model: ModelActor, requestedThreshold: Float?,
+        include: ScorePictures.Include, timing: ScoreResponse.TimingMilliseconds
+    ) async throws -> (ScoreResponse, ScorePictures) {
         let choice = ThresholdChoice(entry: entry, requested: requestedThreshold, margin: configuration.thresholdMargin)
         let decision = Decision(score: result.score, threshold: choice)
         metrics.recordDecision(decision.anomalous)
-        return ScoreResponse(
-            promptSet: entry.record.id.hex, result: result, gridSize: model.model.config.vision.gridSize, model: model.info,
-            timing: timing, decision: decision)
+        let gridSize = model.model.config.vision.gridSize
+        let pixelThreshold = entry.calibration.pixelThreshold(margin: configuration.thresholdMargin)
+        let pictures = try await offload {
+            try ScorePictures(result: result, image: image, gridSize: gridSize, pixelThreshold: pixelThreshold, include: include)
+        }
+        let response = ScoreResponse(
+            promptSet: entry.record.id.hex, result: result, gridSize: gridSize, model: model.info, timing: timing, decision: decision)
+        return (response, pictures)
     }
 
     /// The `threshold` query parameter: a number from 0 to 1, or absent.

@@ -1,3 +1,4 @@
+import InCTRL
 import Testing
 @testable import Service
 

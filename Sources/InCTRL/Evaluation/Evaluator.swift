@@ -3,13 +3,23 @@ import Tensor
 
 /// The evaluation protocol of docs/MODEL.md §6: per category and per seed, draw K prompt images
 /// at random from `train/good`, score every test image, and report AUROC and AUPRC; then the
-/// mean and standard deviation over seeds.
+/// mean and standard deviation over seeds. Beside them, the decision the service would make:
+/// each draw's threshold calibrated from its prompts alone (leave-one-out, ``Calibration``),
+/// and precision, recall, F1 and false-positive rate at it.
 ///
 /// Each test image goes through the vision tower once and is scored against every seed's
 /// prompt set, so more seeds cost only the small matching work.
 public struct Evaluator: Sendable {
     /// One category's result.
-    public struct CategoryResult: Sendable, Codable {
+    public struct CategoryResult: Sendable {
+        /// One test image as the first draw scored it.
+        public struct Sample: Sendable {
+            public let url: URL
+            public let anomalous: Bool
+            public let score: Float
+            public let residualMap: [Float]
+        }
+
         public let category: String
         public let className: String
         public let shots: Int
@@ -18,6 +28,18 @@ public struct Evaluator: Sendable {
         /// Per seed, in seed order.
         public let auroc: [Double]
         public let auprc: [Double]
+        /// Per seed: the threshold calibrated from that draw's prompts (nil for one shot),
+        /// and the decisions at it.
+        public let thresholds: [Float?]
+        public let atThreshold: [DetectionMetrics.AtThreshold?]
+        /// Every test image as the first draw scored it, in test order.
+        public let samples: [Sample]
+
+        /// Mean and standard deviation over the seeds that have a threshold.
+        public func decisionStatistic(_ metric: (DetectionMetrics.AtThreshold) -> Double) -> (mean: Double, std: Double)? {
+            let values = atThreshold.compactMap { $0.map(metric) }
+            return values.isEmpty ? nil : (Statistics.mean(values), Statistics.standardDeviation(values))
+        }
 
         public var aurocMean: Double { Statistics.mean(auroc) }
         public var aurocStd: Double { Statistics.standardDeviation(auroc) }
@@ -43,11 +65,14 @@ public struct Evaluator: Sendable {
 
     let model: InCTRLModel
     let pipeline: ImagePipeline
+    /// The calibration rule's margin, as the service's `threshold_margin`.
+    let thresholdMargin: Double
 
     /// An evaluator over a loaded model.
-    public init(model: InCTRLModel, pipeline: ImagePipeline = ImagePipeline()) {
+    public init(model: InCTRLModel, pipeline: ImagePipeline = ImagePipeline(), thresholdMargin: Double = 1) {
         self.model = model
         self.pipeline = pipeline
+        self.thresholdMargin = thresholdMargin
     }
 
     /// The prompt files drawn for `seed`: K distinct files, a seeded shuffle's prefix.
@@ -68,9 +93,14 @@ public struct Evaluator: Sendable {
         let name = className ?? category.name
         let prior = try model.textPrior(className: name)
         var promptSets: [PromptSetFeatures] = []
+        var thresholds: [Float?] = []
         for seed in seeds {
             let files = Self.promptDraw(from: category.trainGood, shots: shots, seed: seed)
-            promptSets.append(try model.promptSetFeatures(images: try files.map(load)))
+            let (features, leaveOneOut) = try model.promptSetFeatures(images: try files.map(load), leaveOneOutWith: prior)
+            promptSets.append(features)
+            let calibration = Calibration(
+                shots: leaveOneOut.map { Calibration.Observation(score: $0.score, residualMap: $0.residualMap) }, extra: [])
+            thresholds.append(calibration.imageThreshold(margin: thresholdMargin))
         }
 
         var tests = category.test
@@ -81,10 +111,15 @@ public struct Evaluator: Sendable {
         guard labels.contains(true), labels.contains(false) else { throw EvaluationError.singleClass(category: category.name) }
 
         var scores = [[Float]](repeating: [], count: seeds.count)
+        var samples: [CategoryResult.Sample] = []
         for (index, test) in tests.enumerated() {
             let features = try model.imageFeatures(try load(test.url))
             for (seedIndex, promptSet) in promptSets.enumerated() {
-                scores[seedIndex].append(try model.score(features: features, promptSet: promptSet, textPrior: prior).score)
+                let result = try model.score(features: features, promptSet: promptSet, textPrior: prior)
+                scores[seedIndex].append(result.score)
+                if seedIndex == 0 {
+                    samples.append(.init(url: test.url, anomalous: test.anomalous, score: result.score, residualMap: result.residualMap))
+                }
             }
             progress(index + 1, tests.count)
         }
@@ -92,7 +127,12 @@ public struct Evaluator: Sendable {
             category: category.name, className: name, shots: shots, testImages: tests.count,
             anomalous: labels.filter { $0 }.count,
             auroc: scores.map { DetectionMetrics.auroc(scores: $0, anomalous: labels)! },
-            auprc: scores.map { DetectionMetrics.averagePrecision(scores: $0, anomalous: labels)! })
+            auprc: scores.map { DetectionMetrics.averagePrecision(scores: $0, anomalous: labels)! },
+            thresholds: thresholds,
+            atThreshold: zip(scores, thresholds).map { seedScores, threshold in
+                threshold.map { DetectionMetrics.atThreshold($0, scores: seedScores, anomalous: labels) }
+            },
+            samples: samples)
     }
 
     private func load(_ url: URL) throws -> Tensor {

@@ -1,3 +1,4 @@
+import InCTRL
 /// A set's calibration as the API shows it: the normal scores (the shots leave-one-out, then
 /// the calibration images) and the threshold they give.
 struct CalibrationBody: Encodable {

@@ -1,3 +1,4 @@
+import InCTRL
 import Foundation
 
 /// The body of `GET /prompts/{id}`: the set and each of its stored images.

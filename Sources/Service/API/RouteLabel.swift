@@ -1,8 +1,3 @@
-import Dispatch
-import Foundation
-import HTTP1
-import InCTRL
-import Logging
 import Synchronization
 
 /// The route pattern a request matched, set by the route and read by the access log and

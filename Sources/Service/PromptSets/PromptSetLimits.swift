@@ -38,10 +38,15 @@ public struct PromptSetLimits: Sendable, Equatable {
         if className.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw .invalidClassName("it contains control characters")
         }
-        guard !images.isEmpty else { throw .noImages }
         guard images.count <= maxImagesPerSet else {
             throw .tooManyImages(count: images.count, limit: maxImagesPerSet)
         }
+        try validate(images: images)
+    }
+
+    /// Refuses an image list with no image, an empty image or one too large.
+    public func validate(images: [[UInt8]]) throws(PromptSetRegistryError) {
+        guard !images.isEmpty else { throw .noImages }
         for (index, image) in images.enumerated() {
             guard !image.isEmpty else { throw .emptyImage(index: index) }
             guard image.count <= maxImageBytes else {

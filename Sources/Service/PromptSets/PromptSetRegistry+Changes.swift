@@ -5,13 +5,7 @@ extension PromptSetRegistry {
     /// set, stored with the set, and the set's threshold follows from then on.
     public func addCalibrationImages(_ images: [[UInt8]], to id: PromptSetID) async throws -> Entry {
         let compute = try ready()
-        guard !images.isEmpty else { throw PromptSetRegistryError.noImages }
-        for (index, image) in images.enumerated() {
-            guard !image.isEmpty else { throw PromptSetRegistryError.emptyImage(index: index) }
-            guard image.count <= limits.maxImageBytes else {
-                throw PromptSetRegistryError.imageTooLarge(index: index, bytes: image.count, limit: limits.maxImageBytes)
-            }
-        }
+        try limits.validate(images: images)
         return try await change(id) { entry in
             let total = entry.record.calibrationImages.count + images.count
             guard total <= self.limits.maxCalibrationImages else {

@@ -13,7 +13,9 @@ import InCTRL
 /// - Images come back from ``images(of:)`` exactly as saved, each checked against the size
 ///   and SHA-256 in its record; a set that fails the check is taken out of service and
 ///   reported as ``PromptSetStoreError/damaged(_:reason:)``.
-/// - Derived features (prompt-set features and text priors) are a cache keyed by
+/// - ``update(_:newCalibrationImages:)`` is all or nothing too, and never changes a set's id,
+///   class name or images.
+/// - Derived data (prompt-set features, calibrations and text priors) is a cache keyed by
 ///   ``DerivedFeatureKey``: the model bundle's SHA-256 and the precision. An entry stored
 ///   under one key is never returned under another, and an entry that fails verification is
 ///   discarded and reported as ``FeatureLookup/discarded(reason:)``, never returned.

@@ -11,6 +11,7 @@ import Tensor
 /// <data_dir>/prompt-sets/<id>/manifest.json      format, id, class name, created_at,
 ///                                                and per image: file, bytes, sha256, media type
 /// <data_dir>/prompt-sets/<id>/images/<n>.<ext>   image n, byte for byte
+/// <data_dir>/prompt-sets/<id>/calibration/<n>.<ext>  calibration image n, byte for byte
 /// <data_dir>/quarantine/<name>-<time>/           a damaged entry moved aside, with reason.txt
 /// <data_dir>/feature-cache/<model>/…             derived features (see FeatureCache)
 /// ```
