@@ -131,7 +131,7 @@ struct EvalReportPage {
     private func cases(_ samples: [Evaluator.CategoryResult.Sample], scale: Float, empty: String) throws -> String {
         guard !samples.isEmpty else { return "<p class=\"note\">\(empty)</p>" }
         var html = "<div class=\"cases\">"
-        let renderer = try HeatMapRenderer()
+        let renderer = try HeatMapRenderer(opacity: 0.6, fadeBelow: 0.25)
         for sample in samples {
             let decoded = try ImageDecoder.decode([UInt8](try Data(contentsOf: sample.url)))
             let crop = Preprocessor.inctrl.rgb8(decoded)

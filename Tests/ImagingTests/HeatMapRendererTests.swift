@@ -64,6 +64,28 @@ struct HeatMapRendererTests {
         #expect(beyondScale == atScale)
     }
 
+    @Test("below fadeBelow the colour fades out: nothing at 0, full opacity from fadeBelow up")
+    func colourFadesBelowTheScalesMiddle() throws {
+        let image = try Self.pattern(width: 20, height: 20)
+        let fading = try HeatMapRenderer(opacity: 0.6, fadeBelow: 0.5)
+        #expect(try fading.render(try Self.uniformField(0, width: 20, height: 20), over: image, scaleMax: 2) == image)
+        let plain = try HeatMapRenderer(opacity: 0.6)
+        for value in [1.2, 1.5, 2] as [Float] {
+            let field = try Self.uniformField(value, width: 20, height: 20)
+            #expect(try fading.render(field, over: image, scaleMax: 2) == plain.render(field, over: image, scaleMax: 2), "\(value)")
+        }
+        // Half-way to fadeBelow: half as much colour as without fading.
+        let quarter = try Self.uniformField(0.5, width: 20, height: 20)
+        let faded = try fading.render(quarter, over: image, scaleMax: 2), full = try plain.render(quarter, over: image, scaleMax: 2)
+        let index = (10 * 20 + 10) * 3
+        for channel in 0..<3 {
+            let original = Float(image.pixels[index + channel])
+            let expected = original + (Float(full.pixels[index + channel]) - original) / 2
+            #expect(abs(Float(faded.pixels[index + channel]) - expected) <= 1.5, "channel \(channel)")
+        }
+        #expect(throws: HeatMapError.invalidOpacity(1.5)) { try HeatMapRenderer(fadeBelow: 1.5) }
+    }
+
     @Test("a bad opacity, scale or image size is refused")
     func validation() throws {
         #expect(throws: HeatMapError.invalidOpacity(1.5)) { try HeatMapRenderer(opacity: 1.5) }

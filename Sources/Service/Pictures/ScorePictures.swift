@@ -45,7 +45,7 @@ public struct ScorePictures: Sendable {
     /// The pictures of `result` for `image` under a set whose pixel threshold is
     /// `pixelThreshold` (nil: no regions). The heat-map's colours run from 0 to twice the
     /// pixel threshold, so a set's images share one scale, or to the image's own largest
-    /// residual when the set has none.
+    /// residual when the set has none; colour fades out below the scale's middle.
     public init(result: InCTRLScore, image: DecodedImage, gridSize: Int, pixelThreshold: Float?, include: Include) throws {
         if let pixelThreshold {
             // A field no larger than needed for boxes; the mask, when asked for, is drawn at
@@ -70,7 +70,9 @@ public struct ScorePictures: Sendable {
         let field = try AnomalyField(residualMap: result.residualMap, gridSize: gridSize, imageWidth: image.width, imageHeight: image.height)
         if include.contains(.heatmap) {
             let scaleMax = pixelThreshold.map { 2 * $0 } ?? field.maximum
-            let picture = try HeatMapRenderer().render(field, over: image.rgb8(), scaleMax: max(scaleMax, .leastNormalMagnitude))
+            // The set's pixel threshold sits mid-scale; below it the colour fades, so normal
+            // parts look like themselves and only what nears or passes the threshold glows.
+            let picture = try HeatMapRenderer(opacity: 0.6, fadeBelow: 0.5).render(field, over: image.rgb8(), scaleMax: max(scaleMax, .leastNormalMagnitude))
             heatmapPNG = try PNGEncoder.encode(picture)
         }
         if include.contains(.mask) {
