@@ -37,6 +37,18 @@ extension ConfigurationSetting {
     /// timeout, and the bound keeps deadline arithmetic far from overflow.
     static let longestDuration = 86_400.0
 
+    /// A JSON number, or the text of one (decimal digits, optional sign and fraction).
+    private static func decimal(_ input: ConfigurationInput) throws(SettingRejection) -> Double {
+        switch input {
+        case let .json(.integer(value)): return Double(value)
+        case let .json(.number(value)): return value
+        case let .json(other): throw SettingRejection(shown: other.shown)
+        case let .text(text):
+            guard let value = ConfigurationText.decimal(text) else { throw SettingRejection(shown: JSONText.quoted(text)) }
+            return value
+        }
+    }
+
     /// A key holding a real number within `range`.
     static func number(
         _ key: String, _ path: WritableKeyPath<ServiceConfiguration, Double> & Sendable,
@@ -46,16 +58,7 @@ extension ConfigurationSetting {
             key: key, meaning: meaning,
             accepted: "a number from \(ConfigurationText.literal(range.lowerBound)) to \(ConfigurationText.literal(range.upperBound))",
             assign: { configuration, input throws(SettingRejection) in
-                let number: Double
-                switch input {
-                case let .json(.integer(value)): number = Double(value)
-                case let .json(.number(value)): number = value
-                case let .json(other): throw SettingRejection(shown: other.shown)
-                case let .text(text):
-                    guard let value = ConfigurationText.decimal(text) else { throw SettingRejection(shown: JSONText.quoted(text)) }
-                    number = value
-                }
-                configuration[keyPath: path] = number
+                configuration[keyPath: path] = try decimal(input)
             },
             check: { configuration throws(SettingRejection) in
                 let number = configuration[keyPath: path]
@@ -75,17 +78,7 @@ extension ConfigurationSetting {
         return ConfigurationSetting(
             key: key, meaning: meaning, accepted: "a number of seconds \(lowest) and at most \(longest)",
             assign: { configuration, input throws(SettingRejection) in
-                let seconds: Double
-                switch input {
-                case let .json(.integer(number)): seconds = Double(number)
-                case let .json(.number(number)): seconds = number
-                case let .json(other): throw SettingRejection(shown: other.shown)
-                case let .text(text):
-                    guard let number = ConfigurationText.decimal(text) else {
-                        throw SettingRejection(shown: JSONText.quoted(text))
-                    }
-                    seconds = number
-                }
+                let seconds = try decimal(input)
                 // Bounded before it becomes a Duration, which cannot hold infinities; zero
                 // is left to `check`, which knows whether this key allows it.
                 guard seconds.isFinite, (0...longestDuration).contains(seconds) else {
