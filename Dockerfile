@@ -44,6 +44,9 @@ COPY Config/inctrl.json /opt/inctrl/Config/inctrl.json
 COPY scripts/start-server /opt/inctrl/scripts/start-server
 WORKDIR /opt/inctrl
 
+# The container listens on every interface, so the server refuses to start without API keys:
+# mount a keys file made with `inctrl keys create` and point INCTRL_API_KEYS_FILE at it (or,
+# knowingly, set INCTRL_ALLOW_UNAUTHENTICATED=true).
 ENV INCTRL_HOST=0.0.0.0 \
     INCTRL_PORT=8080 \
     INCTRL_DATA_DIR=/data \

@@ -7,7 +7,7 @@ struct Inctrl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inctrl",
         abstract: "Few-shot anomaly detection with InCTRL: serve, score, evaluate, benchmark.",
-        subcommands: [ServeCommand.self, ScoreCommand.self, EvalCommand.self, BenchCommand.self, ModelCommand.self, ConfigCommand.self]
+        subcommands: [ServeCommand.self, ScoreCommand.self, EvalCommand.self, BenchCommand.self, ModelCommand.self, ConfigCommand.self, KeysCommand.self]
     )
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import HTTP1
 import InCTRL
@@ -49,6 +50,11 @@ struct ServeCommand: AsyncParsableCommand {
 
         try server.start()
         server.shutdownOnSignals(gracePeriod: settings.shutdownGrace)
+        // SIGHUP reads the API keys file again, without dropping a connection.
+        signal(SIGHUP, SIG_IGN)
+        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        reload.setEventHandler { service.reloadKeys() }
+        reload.resume()
         logger.info(
             "listening",
             metadata: [
@@ -58,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
             ])
         let loading = Task { try await service.load() }
         await server.waitUntilStopped()
+        reload.cancel()
         loading.cancel()
         logger.info("stopped")
     }

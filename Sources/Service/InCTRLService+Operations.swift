@@ -14,7 +14,9 @@ extension InCTRLService {
             metrics.recordRejection(.notReady)
             throw APIError.notReady(retryAfterSeconds: 1)
         }
-        return try APIJSON.response(ReadinessBody(status: "ready", model: model.info, promptSets: await registry.count))
+        return try APIJSON.response(ReadinessBody(
+            status: "ready", model: model.info, promptSets: await registry.count, authentication: keyring == nil ? "none" : "api_keys",
+            warning: exposureWarning))
     }
 
     func metricsResponse() async -> HTTPResponse {

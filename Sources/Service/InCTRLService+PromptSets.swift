@@ -11,6 +11,9 @@ extension InCTRLService {
         try refuseIfShuttingDown()
         let (className, images) = try promptSetBody(request)
         let registration = try await registry.register(className: className, images: images)
+        if registration.created {
+            audit("prompt_set.registered", ["id": registration.record.id.hex, "class_name": className, "shots": "\(registration.record.shots)"])
+        }
         let model = try await registry.model()
         return try APIJSON.response(
             PromptSetSummary(registration.entry, margin: configuration.thresholdMargin, model: model.info, includeCalibration: true),
@@ -71,9 +74,10 @@ extension InCTRLService {
             throw APIError(.unsupportedMediaType, "Send the calibration images as multipart/form-data or application/json.")
         }
         let entry = try await registry.addCalibrationImages(images, to: id)
-        logger.info(
-            "calibrated prompt set",
-            metadata: ["id": "\(id.hex)", "added": "\(images.count)", "threshold": "\(entry.calibration.imageThreshold(margin: configuration.thresholdMargin).map { "\($0)" } ?? "none")"])
+        audit("prompt_set.calibrated", [
+            "id": id.hex, "added": "\(images.count)",
+            "threshold": entry.calibration.imageThreshold(margin: configuration.thresholdMargin).map { "\($0)" } ?? "none",
+        ])
         return try APIJSON.response(CalibrationBody(entry.calibration, margin: configuration.thresholdMargin))
     }
 
@@ -88,7 +92,7 @@ extension InCTRLService {
             throw APIError.missingField("threshold")
         }
         let entry = try await registry.setManualThreshold(Float(threshold), of: id)
-        logger.info("set a manual threshold", metadata: ["id": "\(id.hex)", "threshold": "\(threshold)"])
+        audit("prompt_set.threshold_set", ["id": id.hex, "threshold": "\(threshold)"])
         return try APIJSON.response(PromptSetDescription(entry, margin: configuration.thresholdMargin))
     }
 
@@ -96,12 +100,14 @@ extension InCTRLService {
     func clearThreshold(_ request: HTTPRequest) async throws -> HTTPResponse {
         let id = try promptSetID(request.pathParameters["id"] ?? "")
         let entry = try await registry.setManualThreshold(nil, of: id)
-        logger.info("removed a manual threshold", metadata: ["id": "\(id.hex)"])
+        audit("prompt_set.threshold_removed", ["id": id.hex])
         return try APIJSON.response(PromptSetDescription(entry, margin: configuration.thresholdMargin))
     }
 
     func deletePromptSet(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try await registry.delete(try promptSetID(request.pathParameters["id"] ?? ""))
+        let id = try promptSetID(request.pathParameters["id"] ?? "")
+        try await registry.delete(id)
+        audit("prompt_set.deleted", ["id": id.hex])
         return HTTPResponse(status: .noContent)
     }
 

@@ -11,49 +11,44 @@ extension InCTRLService {
     /// is counted in the metrics and gets one access-log line.
     public var handler: HTTPHandler {
         var router = HTTPRouter()
-        route(&router, .get, "/healthz") { _ in
+        route(&router, .get, "/healthz", .open) { _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: Self.healthyBody)
         }
-        route(&router, .get, "/readyz") { service, _ in try await service.readiness() }
-        route(&router, .get, "/metrics") { service, _ in await service.metricsResponse() }
-        route(&router, .get, "/openapi.yaml") { service, _ in service.openAPIDocument() }
-        route(&router, .post, "/prompts") { service, request in try await service.registerPromptSet(request) }
-        route(&router, .get, "/prompts") { service, _ in try await service.listPromptSets() }
-        route(&router, .get, "/prompts/{id}") { service, request in try await service.describePromptSet(request) }
-        route(&router, .delete, "/prompts/{id}") { service, request in try await service.deletePromptSet(request) }
-        route(&router, .post, "/prompts/{id}/calibration") { service, request in try await service.calibratePromptSet(request) }
-        route(&router, .put, "/prompts/{id}/threshold") { service, request in try await service.setThreshold(request) }
-        route(&router, .delete, "/prompts/{id}/threshold") { service, request in try await service.clearThreshold(request) }
-        route(&router, .post, "/score") { service, request in try await service.score(request) }
-        route(&router, .post, "/score/batch") { service, request in try await service.scoreBatch(request) }
+        route(&router, .get, "/readyz", .open) { service, _ in try await service.readiness() }
+        route(&router, .get, "/metrics", .metrics) { service, _ in await service.metricsResponse() }
+        route(&router, .get, "/openapi.yaml", .anyKey) { service, _ in service.openAPIDocument() }
+        route(&router, .post, "/prompts", .scope(.admin)) { service, request in try await service.registerPromptSet(request) }
+        route(&router, .get, "/prompts", .scope(.score)) { service, _ in try await service.listPromptSets() }
+        route(&router, .get, "/prompts/{id}", .scope(.score)) { service, request in try await service.describePromptSet(request) }
+        route(&router, .delete, "/prompts/{id}", .scope(.admin)) { service, request in try await service.deletePromptSet(request) }
+        route(&router, .post, "/prompts/{id}/calibration", .scope(.admin)) { service, request in try await service.calibratePromptSet(request) }
+        route(&router, .put, "/prompts/{id}/threshold", .scope(.admin)) { service, request in try await service.setThreshold(request) }
+        route(&router, .delete, "/prompts/{id}/threshold", .scope(.admin)) { service, request in try await service.clearThreshold(request) }
+        route(&router, .post, "/score", .scope(.score)) { service, request in try await service.score(request) }
+        route(&router, .post, "/score/batch", .scope(.score)) { service, request in try await service.scoreBatch(request) }
         let routes = router
         return { [self] request in await self.instrumented(request, routes) }
     }
 
-    /// Registers `body` for `method` and `pattern`; it labels the request with its pattern
-    /// and turns a thrown error into the API's error response.
+    /// Registers `body` for `method` and `pattern`, callable as `access` allows; it labels
+    /// the request with its pattern (and key id), checks the key and the client's rate, and
+    /// turns a thrown error into the API's error response.
     private func route(
-        _ router: inout HTTPRouter, _ method: HTTPMethod, _ pattern: String,
+        _ router: inout HTTPRouter, _ method: HTTPMethod, _ pattern: String, _ access: RouteAccess,
         _ body: @escaping @Sendable (InCTRLService, HTTPRequest) async throws -> HTTPResponse
     ) {
         router.add(method, pattern) { [self] request in
-            RouteLabel.current?.set(pattern)
-            // Handlers start on the event loop that read the request; a body may need
-            // megabytes of multipart, JSON and base64 work, so leave the loop first.
-            if !request.body.isEmpty { await Task.yield() }
+            RequestLabels.current?.set(pattern: pattern)
             do {
+                try admit(request, access)
+                // Handlers start on the event loop that read the request; a body may need
+                // megabytes of multipart, JSON and base64 work, so leave the loop first.
+                if !request.body.isEmpty { await Task.yield() }
                 return try await body(self, request)
             } catch {
                 return apiError(error).response
             }
         }
-    }
-
-    private func route(
-        _ router: inout HTTPRouter, _ method: HTTPMethod, _ pattern: String,
-        _ body: @escaping @Sendable (HTTPRequest) throws -> HTTPResponse
-    ) {
-        route(&router, method, pattern) { _, request in try body(request) }
     }
 
     private func instrumented(_ request: HTTPRequest, _ router: HTTPRouter) async -> HTTPResponse {
@@ -62,8 +57,8 @@ extension InCTRLService {
         let requestID = Self.requestID(from: request)
         request.requestID = requestID
         metrics.requestStarted()
-        let label = RouteLabel()
-        var response = await RouteLabel.$current.withValue(label) { await router.respond(to: request) }
+        let label = RequestLabels()
+        var response = await RequestLabels.$current.withValue(label) { await router.respond(to: request) }
         metrics.requestFinished()
         response.headers.set(name: "X-Request-ID", value: requestID)
         let duration = Duration.since(started)
@@ -75,6 +70,7 @@ extension InCTRLService {
                 "route": "\(label.pattern ?? ServiceMetrics.unmatchedRoute)", "status": "\(response.status.code)",
                 "ms": "\((duration.inSeconds * 10_000).rounded() / 10)", "bytes_in": "\(request.body.count)",
                 "bytes_out": "\(response.body.count)", "remote": "\(request.remoteAddress.map { "\($0)" } ?? "-")",
+                "key": "\(label.keyID ?? "-")",
             ])
         return response
     }

@@ -80,6 +80,10 @@ extension InCTRLService {
         }
         guard let promptSetText else { throw APIError.missingField("prompt_set") }
         guard !images.isEmpty else { throw APIError.missingField("images") }
+        // An empty part is a malformed request, not an image that failed to decode.
+        if let empty = images.firstIndex(where: \.isEmpty) {
+            throw APIError(.missingField, "Image part \(empty) is empty; every 'images' part needs the bytes of a PNG or JPEG.")
+        }
         guard images.count <= configuration.maxBatchImages else {
             throw APIError(.tooManyImages, "A batch may hold at most \(configuration.maxBatchImages) images; this one has \(images.count).")
         }
@@ -93,7 +97,6 @@ extension InCTRLService {
         let maxImageBytes = configuration.maxImageBytes
         let prepared = try await offload { [pipeline, images] in
             images.map { image -> Result<ImagePipeline.Prepared, APIError> in
-                guard !image.isEmpty else { return .failure(APIError.missingField("images")) }
                 guard image.count <= maxImageBytes else {
                     return .failure(APIError(.imageTooLarge, "The image is \(image.count) bytes; the limit is \(maxImageBytes)."))
                 }

@@ -22,6 +22,12 @@ public final class InCTRLService: Sendable {
     public let metrics: ServiceMetrics
     /// The one owner of prompt-set state.
     public let registry: PromptSetRegistry
+    /// The API keys the server accepts; nil when `api_keys_file` is empty (every route open).
+    public let keyring: APIKeyring?
+    /// The per-client rate limit; nil when `rate_limit_per_s` is 0.
+    let rateLimiter: RateLimiter?
+    /// Where audit events go (registrations, deletions, threshold changes, key reloads).
+    let auditLogger: Logger
 
     /// Decoding and pre-processing of query images, under the configured limits.
     let pipeline: ImagePipeline
@@ -50,6 +56,12 @@ public final class InCTRLService: Sendable {
     public init(configuration: ServiceConfiguration, store: any PromptSetStore, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        var auditLogger = logger
+        auditLogger[metadataKey: "log"] = "audit"
+        self.auditLogger = auditLogger
+        keyring = configuration.apiKeysFile.isEmpty ? nil : try APIKeyring(path: configuration.apiKeysFile)
+        rateLimiter = configuration.rateLimitPerSecond > 0
+            ? RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst) : nil
         metrics = try ServiceMetrics(routePatterns: Self.routePatterns)
         registry = PromptSetRegistry(
             store: store,
@@ -91,6 +103,9 @@ public final class InCTRLService: Sendable {
                     "serving a DEMO model with random weights: scores are NOT meaningful",
                     metadata: ["model": "\(model.info.name)"])
             }
+            if let warning = exposureWarning {
+                logger.critical("\(warning)")
+            }
             let summary = try await registry.open(model: actor, pipeline: pipeline)
             for leftover in summary.store.leftovers {
                 logger.warning("removed an unfinished write from an earlier run", metadata: ["entry": "\(leftover.name)"])
@@ -116,6 +131,12 @@ public final class InCTRLService: Sendable {
             logger.critical("start-up failed; the service stays unready", metadata: ["error": "\(error)"])
             throw error
         }
+    }
+
+    /// Said at start and in `/readyz` when the server listens beyond loopback without keys.
+    var exposureWarning: String? {
+        guard keyring == nil, !ServiceConfiguration.isLoopback(configuration.host) else { return nil }
+        return "UNAUTHENTICATED on \(configuration.host): anyone who reaches the port can register, score and delete prompt sets (allow_unauthenticated is set)"
     }
 
     /// Current gauges, read when `/metrics` is scraped.

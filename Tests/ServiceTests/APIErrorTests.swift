@@ -6,7 +6,7 @@ import Testing
 @Suite struct APIErrorTests {
     /// The published table; a change here is a change to the API.
     static let statuses: [String: Int] = [
-        "invalid_json": 400, "invalid_threshold": 400, "invalid_base64": 400, "invalid_multipart": 400,
+        "invalid_json": 400, "invalid_threshold": 400, "unauthorized": 401, "forbidden": 403, "rate_limited": 429, "invalid_base64": 400, "invalid_multipart": 400,
         "missing_field": 400, "invalid_field": 400, "unknown_prompt_set": 404, "not_found": 404,
         "method_not_allowed": 405, "too_many_prompt_sets": 409, "body_too_large": 413,
         "too_many_images": 413, "image_too_large": 413, "unsupported_media_type": 415,

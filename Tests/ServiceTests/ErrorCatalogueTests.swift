@@ -182,6 +182,9 @@ import Testing
             "not_ready": "InCTRLServiceTests.notReadyUntilLoadedThenReady",
             "shutting_down": "ErrorCatalogueTests.aShuttingDownServerRefusesNewModelWork",
             "internal_error": "ErrorCatalogueTests.aStoreFailureIsAnInternalError",
+            "unauthorized": "AccessTests.everyRouteButTheProbesNeedsAKeyWithTheRightScope",
+            "forbidden": "AccessTests.everyRouteButTheProbesNeedsAKeyWithTheRightScope",
+            "rate_limited": "AccessTests.theRateLimitAnswers429WithRetryAfter",
         ]
 
         let documented = Self.documentedStatuses()

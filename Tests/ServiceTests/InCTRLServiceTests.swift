@@ -35,14 +35,20 @@ import Testing
         let server: HTTPServer
         let base: URL
 
-        init(dataDirectory: URL, load: Bool = true, adjust: (inout ServiceConfiguration) -> Void = { _ in }) async throws {
+        init(
+            dataDirectory: URL, load: Bool = true, logger: Logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            adjust: (inout ServiceConfiguration) -> Void = { _ in }
+        ) async throws {
             var configuration = ServiceConfiguration()
             configuration.port = 0
             configuration.model = try InCTRLServiceTests.bundle.get().path
             configuration.dataDirectory = dataDirectory.path
             adjust(&configuration)
-            service = try InCTRLService(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-            server = HTTPServer(configuration: configuration.httpServer, handler: service.handler)
+            service = try InCTRLService(configuration: configuration, logger: logger)
+            // Tests listen on loopback only, whatever host the service is told it serves.
+            var http = configuration.httpServer
+            http.host = "127.0.0.1"
+            server = HTTPServer(configuration: http, handler: service.handler)
             try server.start()
             base = URL(string: "http://127.0.0.1:\(server.port!)")!
             let service = self.service

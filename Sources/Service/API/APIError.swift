@@ -21,6 +21,11 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidField = "invalid_field"
         /// A threshold is not a number from 0 to 1 (400).
         case invalidThreshold = "invalid_threshold"
+        /// The route needs an API key and none, or an unknown one, was sent (401, with
+        /// `WWW-Authenticate`).
+        case unauthorized = "unauthorized"
+        /// The API key is valid but lacks the scope the route needs (403).
+        case forbidden = "forbidden"
         /// No prompt set has the given id (404).
         case unknownPromptSet = "unknown_prompt_set"
         /// Nothing is served at the path (404).
@@ -42,6 +47,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case undecodableImage = "undecodable_image"
         /// The queue in front of the model is full; retry after `Retry-After` seconds (429).
         case queueFull = "queue_full"
+        /// This client sent more requests than its rate allows; retry after `Retry-After` (429).
+        case rateLimited = "rate_limited"
         /// Something failed inside the server; the message says no more than that (500).
         case internalError = "internal_error"
         /// The model is still loading, or the prompt-set store is not open yet (503).
@@ -53,13 +60,15 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         public var status: Int {
             switch self {
             case .invalidJSON, .invalidBase64, .invalidMultipart, .missingField, .invalidField, .invalidThreshold: 400
+            case .unauthorized: 401
+            case .forbidden: 403
             case .unknownPromptSet, .notFound: 404
             case .methodNotAllowed: 405
             case .tooManyPromptSets: 409
             case .bodyTooLarge, .tooManyImages, .imageTooLarge: 413
             case .unsupportedMediaType: 415
             case .undecodableImage: 422
-            case .queueFull: 429
+            case .queueFull, .rateLimited: 429
             case .internalError: 500
             case .notReady, .shuttingDown: 503
             }
@@ -75,13 +84,17 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var retryAfterSeconds: Int?
     /// The methods the path allows, sent as `Allow` with `methodNotAllowed` (RFC 9110 §15.5.6).
     public var allowedMethods: [String]
+    /// The challenge sent as `WWW-Authenticate` with `unauthorized` and `forbidden`
+    /// (RFC 9110 §11.6.1, RFC 6750 §3).
+    public var authenticate: String?
 
     /// An error of kind `code` explained by `message`.
-    public init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil, allowedMethods: [String] = []) {
+    public init(_ code: Code, _ message: String, retryAfterSeconds: Int? = nil, allowedMethods: [String] = [], authenticate: String? = nil) {
         self.code = code
         self.message = message
         self.retryAfterSeconds = retryAfterSeconds
         self.allowedMethods = allowedMethods
+        self.authenticate = authenticate
     }
 
     /// The HTTP status code to answer with.
@@ -93,6 +106,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         var headers = [(name: "Content-Type", value: "application/json")]
         if let retryAfterSeconds { headers.append((name: "Retry-After", value: String(max(0, retryAfterSeconds)))) }
         if !allowedMethods.isEmpty { headers.append((name: "Allow", value: allowedMethods.joined(separator: ", "))) }
+        if let authenticate { headers.append((name: "WWW-Authenticate", value: authenticate)) }
         return headers
     }
 

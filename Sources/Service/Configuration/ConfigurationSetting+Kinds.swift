@@ -29,7 +29,7 @@ extension ConfigurationSetting {
                 let number = configuration[keyPath: path]
                 guard range.contains(number) else { throw SettingRejection(shown: String(number)) }
             },
-            value: { .number(String($0[keyPath: path])) }
+            value: { .literal(String($0[keyPath: path])) }
         )
     }
 
@@ -64,7 +64,7 @@ extension ConfigurationSetting {
                 let number = configuration[keyPath: path]
                 guard number.isFinite, range.contains(number) else { throw SettingRejection(shown: ConfigurationText.literal(number)) }
             },
-            value: { .number(ConfigurationText.literal($0[keyPath: path])) }
+            value: { .literal(ConfigurationText.literal($0[keyPath: path])) }
         )
     }
 
@@ -93,7 +93,7 @@ extension ConfigurationSetting {
                     throw SettingRejection(shown: ConfigurationText.literal(duration.inSeconds))
                 }
             },
-            value: { .number(ConfigurationText.literal($0[keyPath: path].inSeconds)) }
+            value: { .literal(ConfigurationText.literal($0[keyPath: path].inSeconds)) }
         )
     }
 
@@ -116,6 +116,50 @@ extension ConfigurationSetting {
                 guard !text.isEmpty, !hasControl else { throw SettingRejection(shown: JSONText.quoted(text)) }
             },
             value: { .string($0[keyPath: path]) }
+        )
+    }
+
+    /// A key holding a path that may be left empty (the feature it names is then off); a
+    /// path given must not hold control characters.
+    static func optionalText(
+        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, String> & Sendable, meaning: String
+    ) -> ConfigurationSetting {
+        ConfigurationSetting(
+            key: key, meaning: meaning, accepted: "a string without control characters (empty: none)",
+            assign: { configuration, input throws(SettingRejection) in
+                switch input {
+                case let .json(.string(text)), let .text(text): configuration[keyPath: path] = text
+                case let .json(other): throw SettingRejection(shown: other.shown)
+                }
+            },
+            check: { configuration throws(SettingRejection) in
+                let text = configuration[keyPath: path]
+                guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                    throw SettingRejection(shown: JSONText.quoted(text))
+                }
+            },
+            value: { .string($0[keyPath: path]) }
+        )
+    }
+
+    /// A key holding true or false (`true`/`false` in the file, `true`/`false`/`1`/`0` in the
+    /// environment).
+    static func flag(
+        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, Bool> & Sendable, meaning: String
+    ) -> ConfigurationSetting {
+        ConfigurationSetting(
+            key: key, meaning: meaning, accepted: "true or false",
+            assign: { configuration, input throws(SettingRejection) in
+                switch input {
+                case let .json(.bool(value)): configuration[keyPath: path] = value
+                case let .json(other): throw SettingRejection(shown: other.shown)
+                case .text("true"), .text("1"): configuration[keyPath: path] = true
+                case .text("false"), .text("0"): configuration[keyPath: path] = false
+                case let .text(text): throw SettingRejection(shown: JSONText.quoted(text))
+                }
+            },
+            check: { _ throws(SettingRejection) in },
+            value: { .literal($0[keyPath: path] ? "true" : "false") }
         )
     }
 

@@ -27,6 +27,11 @@ extension ServiceConfiguration {
         .integer("max_calibration_images", \.maxCalibrationImages, in: 0...Int.max, meaning: "Most extra normal images one prompt set keeps for calibration."),
         .integer("max_batch_images", \.maxBatchImages, in: 1...Int.max, meaning: "Most images in one POST /score/batch request."),
         .number("threshold_margin", \.thresholdMargin, in: 0...100, meaning: "Standard deviations of the normal scores added to the largest one to make a set's calibrated threshold."),
+        .optionalText("api_keys_file", \.apiKeysFile, meaning: "API keys file made by `inctrl keys create`; empty: no keys (every route open, allowed only on loopback unless allow_unauthenticated). Reloaded on SIGHUP."),
+        .flag("metrics_public", \.metricsPublic, meaning: "Whether GET /metrics answers without a key when keys are configured."),
+        .flag("allow_unauthenticated", \.allowUnauthenticated, meaning: "Whether to listen beyond loopback without API keys (anyone who reaches the port can register and delete prompt sets)."),
+        .number("rate_limit_per_s", \.rateLimitPerSecond, in: 0...1_000_000, meaning: "Requests a second each client (API key, or address without keys) may make on average (429 beyond); 0: no limit."),
+        .integer("rate_limit_burst", \.rateLimitBurst, in: 1...1_000_000, meaning: "Requests a client may make at once above its rate."),
         .choice("log_format", \.logFormat, meaning: "Log lines as readable text or as one JSON object per line."),
         .choice("log_level", \.logLevel, meaning: "The least severe log level written."),
     ]

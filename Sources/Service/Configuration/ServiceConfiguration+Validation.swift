@@ -22,6 +22,12 @@ extension ServiceConfiguration {
                 reason: "is \(precision.rawValue), which this model or CPU cannot run; use "
                     + (supported.isEmpty ? "a model that supports fp32" : supported.joined(separator: " or ")))
         }
+        // Anyone who reaches the port could register and delete prompt sets.
+        if apiKeysFile.isEmpty, !allowUnauthenticated, !Self.isLoopback(host) {
+            throw .invalidValue(
+                key: "host", source: source(of: "host"),
+                reason: "is \(host), beyond loopback, and no api_keys_file is set: anyone who reaches the port could register and delete prompt sets. Create a key with 'inctrl keys create --id NAME --scopes score,admin --file keys.json' and set api_keys_file (INCTRL_API_KEYS_FILE) to that file, or set allow_unauthenticated to true to accept the risk")
+        }
         // A batch holds a place in the model queue for each of its images, so a larger batch
         // could never be admitted.
         if maxBatchImages > queueSize {
@@ -36,5 +42,12 @@ extension ServiceConfiguration {
                 key: "max_image_bytes", source: source(of: "max_image_bytes"),
                 reason: "is \(maxImageBytes), more than max_body_bytes (\(maxBodyBytes)); an image arrives inside a request body, so lower it or raise max_body_bytes")
         }
+    }
+
+    /// Whether `host` names only this machine: `localhost`, 127.0.0.0/8 or `::1`.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets.allSatisfy({ UInt8($0) != nil }) && octets[0] == "127"
     }
 }

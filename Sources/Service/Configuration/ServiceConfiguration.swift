@@ -64,6 +64,18 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// A set's calibrated threshold is its largest normal score plus this many standard
     /// deviations of its normal scores.
     public var thresholdMargin = 1.0
+    /// The API keys file (`inctrl keys create`); empty: no keys, every route open, which
+    /// only a loopback address allows unless `allowUnauthenticated`.
+    public var apiKeysFile = ""
+    /// Whether `/metrics` answers without a key when keys are configured.
+    public var metricsPublic = false
+    /// Whether to listen beyond loopback without API keys (a loud warning then).
+    public var allowUnauthenticated = false
+    /// Requests a second each client (API key, or address without keys) may make on
+    /// average; 0 turns the limit off.
+    public var rateLimitPerSecond = 0.0
+    /// Requests a client may make at once above its rate.
+    public var rateLimitBurst = 20
     /// How log lines are written: readable text, or one JSON object per line.
     public var logFormat = LogFormat.text
     /// The least severe log level written.

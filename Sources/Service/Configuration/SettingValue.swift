@@ -1,18 +1,17 @@
 import HTTP1
-import Logging
 
 /// A configuration value ready to print.
 enum SettingValue: Equatable {
     /// Text, quoted in JSON.
     case string(String)
-    /// A number, already written as a JSON number literal.
-    case number(String)
+    /// A number or a boolean, already written as a JSON literal.
+    case literal(String)
 
     /// The value as JSON.
     var json: String {
         switch self {
         case let .string(text): JSONText.quoted(text)
-        case let .number(literal): literal
+        case let .literal(literal): literal
         }
     }
 
@@ -20,7 +19,7 @@ enum SettingValue: Equatable {
     var plain: String {
         switch self {
         case let .string(text): text
-        case let .number(literal): literal
+        case let .literal(literal): literal
         }
     }
 }

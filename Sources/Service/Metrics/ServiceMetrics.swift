@@ -161,5 +161,7 @@ public final class ServiceMetrics: Sendable {
         case notReady = "not_ready"
         /// The server is shutting down (503).
         case shuttingDown = "shutting_down"
+        /// The client went over its rate limit (429).
+        case rateLimited = "rate_limited"
     }
 }

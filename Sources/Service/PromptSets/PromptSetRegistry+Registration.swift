@@ -31,9 +31,6 @@ extension PromptSetRegistry {
         let entry = try await work.value
         entries[id] = entry
         metrics.setPromptSetCount(entries.count)
-        logger.info(
-            "registered prompt set",
-            metadata: ["id": "\(id.hex)", "class_name": "\(className)", "shots": "\(entry.record.shots)"])
         return Registration(entry: entry, created: true)
     }
 

@@ -135,7 +135,6 @@ public actor PromptSetRegistry {
             metrics.setPromptSetCount(entries.count)
             throw error
         }
-        logger.info("deleted prompt set", metadata: ["id": "\(id.hex)"])
     }
 
     func ready() throws(PromptSetRegistryError) -> Compute {
