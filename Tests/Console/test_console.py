@@ -270,6 +270,28 @@ class ConsoleTests(unittest.TestCase):
         chip = driver.find_element(By.CSS_SELECTOR, "#results .chip")
         self.assertIn(text("verdict-word"), chip.text)
         self.assertIn("png_elpv_cell0001_defective.png", text("live"))
+        # Regions are boxes in the original image's pixels, drawn over the image as displayed.
+        # The demo model's heat-map rises above no pixel threshold, so one region is put in
+        # the shown result by hand.
+        placed = driver.execute_script("""
+            const result = state.results[state.current];
+            result.data.regions = [{x: 30, y: 60, width: 90, height: 45, area_fraction: 0.05, peak: 0.5}];
+            drawRegions();
+            const image = document.getElementById('img-original');
+            const shown = image.getBoundingClientRect();
+            const box = document.querySelector('#regions rect.box').getBoundingClientRect();
+            const scale = shown.width / image.naturalWidth;
+            return [box.left - shown.left - 30 * scale, box.top - shown.top - 60 * scale,
+                    box.width - 90 * scale, box.height - 45 * scale, scale];
+        """)
+        self.assertNotAlmostEqual(placed[4], 1.0, places=2, msg="the image is shown at its own size: nothing was scaled")
+        for offset in placed[:4]:
+            self.assertLess(abs(offset), 1.5, f"the region's box is off by {offset:.1f} px on screen: {placed}")
+        element("show-regions").click()
+        self.assertFalse(element("regions").is_displayed())
+        element("show-regions").send_keys(Keys.SPACE)
+        self.assertTrue(element("regions").is_displayed())
+        driver.execute_script("state.results[state.current].data.regions = []; drawRegions()")
         # The opacity slider fades the heat-map.
         element("opacity").send_keys(Keys.HOME)
         self.assertEqual(element("img-heatmap").value_of_css_property("opacity"), "0")
