@@ -161,6 +161,22 @@ def text(id):
     return element(id).text.strip()
 
 
+def drop_files(zone_id, paths):
+    """Drops the files at `paths` on an element, as dragging them from the desktop does."""
+    files = [{"name": path.name, "data": base64.b64encode(path.read_bytes()).decode()} for path in paths]
+    driver.execute_script("""
+        const [zone, files] = arguments;
+        const transfer = new DataTransfer();
+        for (const file of files) {
+            const bytes = Uint8Array.from(atob(file.data), (c) => c.charCodeAt(0));
+            transfer.items.add(new File([bytes], file.name, {type: 'image/png'}));
+        }
+        for (const type of ['dragenter', 'dragover', 'drop']) {
+            zone.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+        }
+    """, element(zone_id), files)
+
+
 def shot(name):
     path = screenshots / name
     driver.save_screenshot(str(path))
@@ -299,14 +315,15 @@ class ConsoleTests(unittest.TestCase):
         self.assertEqual(element("img-heatmap").value_of_css_property("opacity"), "1")
         shot("02-scored.png")
 
-    def test_05_score_several_images(self):
+    def test_05_score_several_images_dropped_at_once(self):
         others = [CELLS / f"png_elpv_cell{n}_defective.png" for n in ("0002", "0003")]
-        element("score-files").send_keys("\n".join(str(path) for path in others))
+        drop_files("score-drop", others)
         wait(lambda: "Scored 2 of 2 images" in text("live"), "the two images were not both scored")
         chips = [chip.text for chip in driver.find_elements(By.CSS_SELECTOR, "#results .chip")]
         self.assertEqual(len(chips), 3)
         self.assertTrue(all(re.match(r"^(PASS|REJECT) 0\.\d{3}$", chip) for chip in chips), chips)
         self.assertEqual(text("caption"), "png_elpv_cell0002_defective.png")
+        self.assertNotIn("over", element("score-drop").get_attribute("class"))
         driver.find_elements(By.CSS_SELECTOR, "#results button")[2].click()
         wait(lambda: text("caption") == "png_elpv_cell0003_defective.png", "choosing a result did not show it")
         driver.find_elements(By.CSS_SELECTOR, "#results button")[0].click()
