@@ -44,7 +44,8 @@ let package = Package(
             ],
             // The API contract, compiled into the binary as bytes: openapi.yaml at the
             // repository's root is the one source (Resources/openapi.yaml links to it).
-            resources: [.embedInCode("Resources/openapi.yaml")]),
+            // The web console served at GET /, one self-contained page, likewise.
+            resources: [.embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/console.html")]),
         .executableTarget(name: "imaging-bench", dependencies: ["Imaging"], path: "Benchmarks/ImagingBench"),
         .executableTarget(name: "InCTRLCLI", dependencies: [
             "Service", "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",

@@ -11,6 +11,7 @@ extension InCTRLService {
     /// is counted in the metrics and gets one access-log line.
     public var handler: HTTPHandler {
         var router = HTTPRouter()
+        route(&router, .get, "/", .open) { service, request in service.console(request) }
         route(&router, .get, "/healthz", .open) { _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: Self.healthyBody)
         }

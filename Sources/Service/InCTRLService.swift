@@ -40,7 +40,7 @@ public final class InCTRLService: Sendable {
 
     /// The routes, by pattern (also the metrics' route labels).
     static let routePatterns: Set<String> = [
-        "/healthz", "/readyz", "/metrics", "/openapi.yaml", "/prompts", "/prompts/{id}", "/prompts/{id}/calibration",
+        "/", "/healthz", "/readyz", "/metrics", "/openapi.yaml", "/prompts", "/prompts/{id}", "/prompts/{id}/calibration",
         "/prompts/{id}/threshold", "/score", "/score/batch",
     ]
 

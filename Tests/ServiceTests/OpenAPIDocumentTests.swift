@@ -11,7 +11,7 @@ import Testing
 
     /// Every operation the service routes, as `METHOD /path`.
     static let operations: Set<String> = [
-        "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml",
+        "GET /", "GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml",
         "POST /prompts", "GET /prompts", "GET /prompts/{id}", "DELETE /prompts/{id}", "POST /prompts/{id}/calibration",
         "PUT /prompts/{id}/threshold", "DELETE /prompts/{id}/threshold", "POST /score", "POST /score/batch",
     ]
