@@ -101,10 +101,7 @@ struct HTTPChunkedBodyDecoder: Sendable {
                     guard trailers.count < limits.maxHeaderCount else {
                         throw .tooManyHeaderFields(limit: limits.maxHeaderCount)
                     }
-                    trailers.add(
-                        name: String(decoding: bytes[field.name], as: UTF8.self),
-                        value: String(decoding: bytes[field.value], as: UTF8.self)
-                    )
+                    trailers.add(name: String(decoding: bytes[field.name], as: UTF8.self), valueBytes: Array(bytes[field.value]))
                 }
 
             case .complete:

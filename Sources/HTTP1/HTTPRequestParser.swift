@@ -291,10 +291,8 @@ public struct HTTPRequestParser: Sendable {
             throw .tooManyHeaderFields(limit: limits.maxHeaderCount)
         }
         try interpretField(name: name, value: value)
-        head.headers.add(
-            name: String(decoding: buffer[name], as: UTF8.self),
-            value: String(decoding: buffer[value], as: UTF8.self)
-        )
+        // The value's octets are kept as they are (RFC 9110 §5.5: obs-text is opaque).
+        head.headers.add(name: String(decoding: buffer[name], as: UTF8.self), valueBytes: Array(buffer[value]))
     }
 
     /// Records the fields that decide framing and connection handling.

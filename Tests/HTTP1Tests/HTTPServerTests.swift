@@ -21,6 +21,30 @@ import Testing
         }
     }
 
+    /// Header octets above 0x7F reach the handler byte for byte (RFC 9110 §5.5), and a value
+    /// that is not UTF-8 is still readable as text.
+    @Test func headerOctetsAbove0x7FReachTheHandlerUnchanged() async throws {
+        let octets: [UInt8] = Array(0x80...0xFF) + [0x20, 0xC3, 0xA9, 0xC3, 0x28, 0xED, 0xA0, 0x80]
+        let handler: HTTPHandler = { request in
+            let bytes = request.headers.valueBytes(for: "X-Opaque") ?? []
+            let text = request.headers["X-Opaque"] ?? ""
+            var response = HTTPResponse(body: bytes)
+            response.headers.add(name: "X-Replacements", value: String(text.unicodeScalars.filter { $0 == "\u{FFFD}" }.count))
+            response.headers.add(name: "X-Echo", valueBytes: bytes)
+            return response
+        }
+        try await withServer(handler: handler) { _, port in
+            let client = try await RawClient.connect(to: port)
+            try await client.send(Array("GET / HTTP/1.1\r\nHost: h\r\nX-Opaque: ".utf8) + octets + Array("\r\n\r\n".utf8))
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.body == octets)
+            #expect(Int(response.headers["X-Replacements"] ?? "") ?? 0 > 0)
+            // A handler can send opaque octets back in a header too.
+            #expect(response.headers["X-Echo"] == String(decoding: octets, as: UTF8.self))
+        }
+    }
+
     @Test func keepAliveServesSeveralRequestsOnOneConnection() async throws {
         try await withServer { server, port in
             let client = try await RawClient.connect(to: port)
