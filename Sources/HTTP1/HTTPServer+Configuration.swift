@@ -12,8 +12,9 @@ extension HTTPServer {
         public var port = 8080
         /// Length of the kernel's queue of connections not yet accepted (`listen(2)` backlog).
         public var backlog: Int32 = 512
-        /// Most connections open at once. At the limit the server stops accepting; further
-        /// clients wait in the kernel's backlog until a connection closes.
+        /// Most connections open at once. Beyond it a new connection is answered `503`
+        /// (`too_many_connections`, `Retry-After: 1`) and closed at once, rather than left
+        /// waiting in the kernel's backlog.
         public var maxConnections = 1024
         /// Longest request line with its CRLF (414 beyond).
         public var maxRequestLineBytes = 8 * 1024

@@ -41,7 +41,6 @@ public final class HTTPServer: Sendable {
     private let settings: ConnectionSettings
     private let state = Mutex(State())
     private let openConnections = Atomic<Int>(0)
-    private let isAcceptPaused = Atomic<Bool>(false)
 
     /// A server that answers every request with `handler`. Nothing happens until `start`.
     public init(configuration: Configuration = Configuration(), handler: @escaping HTTPHandler) {
@@ -199,46 +198,18 @@ public final class HTTPServer: Sendable {
 
     // MARK: - Bookkeeping for the acceptor and the loops
 
-    /// Counts a connection about to be accepted, or says the limit is reached (and marks
-    /// accepting as paused so the next close resumes it).
+    /// Counts a connection just accepted, or says the limit is reached (the acceptor then
+    /// refuses it).
     func reserveConnection() -> Bool {
-        let limit = configuration.maxConnections
         // Only the acceptor increments, so checking then adding cannot overshoot.
-        if openConnections.load(ordering: .sequentiallyConsistent) < limit {
-            openConnections.add(1, ordering: .sequentiallyConsistent)
-            return true
-        }
-        isAcceptPaused.store(true, ordering: .sequentiallyConsistent)
-        // A connection may have closed between the check and the flag; look again.
-        if openConnections.load(ordering: .sequentiallyConsistent) < limit {
-            isAcceptPaused.store(false, ordering: .sequentiallyConsistent)
-            openConnections.add(1, ordering: .sequentiallyConsistent)
-            return true
-        }
-        return false
-    }
-
-    /// Undoes `reserveConnection` for an accept that failed.
-    func releaseReservation() {
-        openConnections.subtract(1, ordering: .sequentiallyConsistent)
-    }
-
-    /// Whether another connection may be accepted.
-    var hasConnectionCapacity: Bool {
-        openConnections.load(ordering: .sequentiallyConsistent) < configuration.maxConnections
-    }
-
-    /// Marks accepting as running again.
-    func acceptResumed() {
-        isAcceptPaused.store(false, ordering: .sequentiallyConsistent)
+        guard openConnections.load(ordering: .sequentiallyConsistent) < configuration.maxConnections else { return false }
+        openConnections.add(1, ordering: .sequentiallyConsistent)
+        return true
     }
 
     /// A connection closed (on its loop's thread).
     func connectionClosed() {
         openConnections.subtract(1, ordering: .sequentiallyConsistent)
-        if isAcceptPaused.load(ordering: .sequentiallyConsistent), let acceptor = state.withLock({ $0.acceptor }) {
-            acceptor.resumeIfBelowLimit()
-        }
     }
 
     /// A loop closed its last connection during shutdown.

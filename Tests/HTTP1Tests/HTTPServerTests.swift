@@ -330,7 +330,7 @@ import Testing
         }
     }
 
-    @Test func maxConnectionsHoldsFurtherClientsInTheBacklog() async throws {
+    @Test func beyondMaxConnectionsANewConnectionGets503AndIsClosed() async throws {
         let configuration = testConfiguration { $0.maxConnections = 2 }
         try await withServer(configuration) { server, port in
             var clients: [RawClient] = []
@@ -341,14 +341,51 @@ import Testing
                 clients.append(client)
             }
             #expect(server.openConnectionCount == 2)
-            // The kernel completes the handshake, but the server does not accept it yet.
-            let waiting = try await RawClient.connect(to: port)
-            try await waiting.send("GET /waiting HTTP/1.1\r\nHost: h\r\n\r\n")
-            #expect(await waiting.staysSilent(for: .milliseconds(300)))
+            // The third is answered at once, before it sends anything, and closed.
+            let refused = try await RawClient.connect(to: port)
+            let response = try await refused.readResponse(timeout: .seconds(2))
+            #expect(response.status == 503)
+            #expect(response.headers["Retry-After"] == "1")
+            #expect(response.headers["Connection"] == "close")
+            #expect(response.text.hasPrefix(#"{"error":{"code":"too_many_connections","message":""#))
+            #expect(await refused.waitForClose() == .closed(extraBytes: 0))
             #expect(server.openConnectionCount == 2)
+
+            // Once one closes, a new connection is served.
             await clients[0].close()
-            let response = try await waiting.readResponse()
-            #expect(response.text == "GET /waiting - ")
+            #expect(await eventually { server.openConnectionCount == 1 })
+            let next = try await RawClient.connect(to: port)
+            try await next.send("GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try await next.readResponse().text == "GET /next - ")
+            // The kept connection was never disturbed.
+            try await clients[1].send("GET /still HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try await clients[1].readResponse().text == "GET /still - ")
+        }
+    }
+
+    @Test func aFloodOfConnectionsBeyondTheLimitIsRefusedWithoutStallingTheServer() async throws {
+        let configuration = testConfiguration { $0.maxConnections = 1 }
+        try await withServer(configuration) { server, port in
+            let kept = try await RawClient.connect(to: port)
+            try await kept.send("GET /kept HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try await kept.readResponse().status == 200)
+            // More than one wake-up's worth of refusals, at once: the pause between batches
+            // must end, and every client must get its answer.
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<80 {
+                    group.addTask {
+                        let client = try await RawClient.connect(to: port)
+                        let status = (try? await client.readResponse(timeout: .seconds(5)))?.status ?? 0
+                        await client.close()
+                        return status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == 503 }, "\(statuses)")
+            #expect(server.openConnectionCount == 1)
+            try await kept.send("GET /again HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try await kept.readResponse().text == "GET /again - ")
         }
     }
 
