@@ -136,6 +136,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         case .answerRequestTimeout:
             headBeingReceived = nil
             continueOwed = false
+            releaseParserBuffers()
             let response = HTTPResponse.error(
                 .requestTimeout, code: "request_timeout",
                 message: "The request did not arrive in time; send the whole request promptly."
@@ -247,6 +248,10 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
             case .head(let head):
                 headBeingReceived = head
                 continueOwed = head.expectsContinue
+                if let refusal = admissionRefusal(for: head) {
+                    refuse(with: refusal)
+                    return true
+                }
             case .end(let body, let trailers):
                 guard let head = headBeingReceived else { break }
                 headBeingReceived = nil
@@ -275,14 +280,41 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         }
     }
 
+    /// The answer that refuses a request from its head, before any of its body is read, or nil
+    /// to read the body. Only requests that announce a body are checked: one without costs
+    /// nothing to read. Methods the server does not implement keep their 501 after the body.
+    private func admissionRefusal(for head: HTTPRequestHead) -> HTTPResponse? {
+        guard head.bodyFraming != .none, head.method.isImplemented else { return nil }
+        if let headCheck = settings.headCheck, let response = headCheck(head) {
+            return response
+        }
+        return nil
+    }
+
     private func reject(_ error: HTTPParseError) {
+        refuse(with: HTTPResponse(parseError: error))
+    }
+
+    /// Answers the request being received with `response`, then closes: nothing more of its
+    /// body, or of later requests, is parsed. A client still sending is drained by the
+    /// lingering close. RFC 9110 §10.1.1: a response sent before the whole body has been
+    /// read says whether the connection closes; `Connection: close` does, and a client
+    /// waiting for `100 Continue` gets this final status instead.
+    private func refuse(with response: HTTPResponse) {
         lifecycle.requestRejected()
         let context = headBeingReceived.map {
             ResponseContext(method: $0.method, version: $0.version, clientAllowsKeepAlive: false)
         } ?? .unreadableRequest
         headBeingReceived = nil
         continueOwed = false
-        pendingWork.append(.respond(HTTPResponse(parseError: error), context))
+        releaseParserBuffers()
+        pendingWork.append(.respond(response, context))
+    }
+
+    /// Nothing more will be parsed on this connection: lets go of the input and the partial
+    /// body the parser holds, rather than keeping them until the connection closes.
+    private func releaseParserBuffers() {
+        parser = HTTPRequestParser(limits: settings.parserLimits)
     }
 
     /// Starts the handler for the next request, writing any server-made responses before it.

@@ -42,15 +42,20 @@ public final class HTTPServer: Sendable {
     private let state = Mutex(State())
     private let openConnections = Atomic<Int>(0)
 
-    /// A server that answers every request with `handler`. Nothing happens until `start`.
-    public init(configuration: Configuration = Configuration(), handler: @escaping HTTPHandler) {
+    /// A server that answers every request with `handler`. A request that announces a body is
+    /// first put to `headCheck`, which may refuse it before the body is read (see
+    /// `HTTPHeadCheck`). Nothing happens until `start`.
+    public init(configuration: Configuration = Configuration(), headCheck: HTTPHeadCheck? = nil, handler: @escaping HTTPHandler) {
         self.configuration = configuration
-        settings = ConnectionSettings(configuration: configuration, handler: handler)
+        settings = ConnectionSettings(configuration: configuration, headCheck: headCheck, handler: handler)
     }
 
-    /// A server that answers through `router` (404, 405 and OPTIONS included).
-    public convenience init(configuration: Configuration = Configuration(), router: HTTPRouter) {
-        self.init(configuration: configuration, handler: router.handler)
+    /// A server that answers through `router` (404, 405 and OPTIONS included). Those answers
+    /// are given from the head, before a body is read; `headCheck`, if any, is asked next.
+    public convenience init(configuration: Configuration = Configuration(), headCheck: HTTPHeadCheck? = nil, router: HTTPRouter) {
+        let routerCheck = router.headCheck
+        let combined: HTTPHeadCheck = { head in routerCheck(head) ?? headCheck?(head) }
+        self.init(configuration: configuration, headCheck: combined, handler: router.handler)
     }
 
     /// The addresses the server listens on, once started.
