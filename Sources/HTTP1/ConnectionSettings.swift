@@ -1,4 +1,5 @@
-/// What every connection of a server shares: limits, timeouts, the head check and the handler.
+/// What every connection of a server shares: limits, timeouts, the body budget, the head
+/// check and the handler.
 struct ConnectionSettings: Sendable {
     let parserLimits: HTTPParserLimits
     let timeouts: ConnectionStateMachine.Timeouts
@@ -6,6 +7,7 @@ struct ConnectionSettings: Sendable {
     let serverName: String
     let requestIDHeader: String?
     let startsHandlersOnEventLoop: Bool
+    let bodyBudget: BodyBudget
     let headCheck: HTTPHeadCheck?
     let handler: HTTPHandler
 
@@ -16,6 +18,7 @@ struct ConnectionSettings: Sendable {
         serverName = configuration.serverName
         requestIDHeader = configuration.requestIDHeader
         startsHandlersOnEventLoop = configuration.startsHandlersOnEventLoop
+        bodyBudget = BodyBudget(limit: configuration.maxInflightBodyBytes)
         self.headCheck = headCheck
         self.handler = handler
     }

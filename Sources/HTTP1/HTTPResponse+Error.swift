@@ -20,6 +20,16 @@ extension HTTPResponse {
         )
     }
 
+    /// The answer to a request whose body does not fit in what remains of
+    /// `maxInflightBodyBytes`, given before the body is read (RFC 9110 §15.6.4).
+    static var bodyBudgetExhausted: HTTPResponse {
+        .error(
+            .serviceUnavailable, code: "body_budget_exhausted",
+            message: "The server holds as many request bodies as it can right now; retry in a moment.",
+            headers: ["Retry-After": "1"]
+        )
+    }
+
     /// The answer to a request the parser rejected; the connection closes after it.
     init(parseError: HTTPParseError) {
         self = .error(parseError.status, code: parseError.code, message: parseError.message)

@@ -125,6 +125,12 @@ public final class HTTPServer: Sendable {
         openConnections.load(ordering: .relaxed)
     }
 
+    /// Request-body bytes reserved right now against `maxInflightBodyBytes`: bodies being
+    /// received, and bodies whose handlers have not returned yet.
+    public var inflightBodyBytes: Int {
+        settings.bodyBudget.reservedBytes
+    }
+
     /// True from the moment a graceful shutdown begins: requests still being handled (or
     /// whose bodies were still arriving) may finish, but no new work should start.
     public var isShuttingDown: Bool {
