@@ -133,6 +133,8 @@ import Testing
             $0.maxInflightBodyBytes = budget
             $0.maxConnections = 256
             $0.bodyTimeout = .seconds(15)
+            // Refused connections stay open (draining) while the server is probed.
+            $0.lingeringCloseTimeout = .seconds(15)
         }
         let before = try #require(residentMemoryBytes())
         let testStart = ContinuousClock.now
@@ -155,16 +157,8 @@ import Testing
             var peak = try #require(residentMemoryBytes())
             #expect(server.inflightBodyBytes <= budget)
 
-            // A fresh connection is answered at once.
-            let probeStart = ContinuousClock.now
-            let fresh = try await RawClient.connect(to: port)
-            try await fresh.send("GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n")
-            let health = try await fresh.readResponse(timeout: .seconds(2))
-            let latency = probeStart.duration(to: .now)
-            #expect(health.status == 200)
-            #expect(latency < .milliseconds(100), "GET /healthz took \(latency)")
-
-            // Those beyond the budget were refused; the few admitted are still waiting.
+            // Those beyond the budget were refused before their bodies; the few admitted are
+            // still waiting for theirs.
             let statuses = await withTaskGroup(of: Int.self) { group in
                 for client in clients {
                     group.addTask { (try? await client.readResponse(timeout: .milliseconds(1500)))?.status ?? 0 }
@@ -176,6 +170,18 @@ import Testing
             #expect(server.inflightBodyBytes == admitted * declared)
             #expect(statuses.filter { $0 == 0 }.count == admitted, "no answer is a stalled, admitted body")
             #expect(statuses.allSatisfy { $0 == 0 || $0 == 503 })
+
+            // With every one of them still open, a fresh connection is answered at once.
+            #expect(server.openConnectionCount == clientCount)
+            let probeStart = ContinuousClock.now
+            let fresh = try await RawClient.connect(to: port)
+            try await fresh.send("GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n")
+            let health = try await fresh.readResponse(timeout: .seconds(2))
+            let latency = probeStart.duration(to: .now)
+            #expect(health.status == 200)
+            #expect(latency < .milliseconds(100), "GET /healthz took \(latency)")
+            peak = max(peak, try #require(residentMemoryBytes()))
+
             print("body budget memory: RSS before \(before >> 20) MiB, peak \(peak >> 20) MiB; "
                 + "\(statuses.filter { $0 == 503 }.count) refused, \(admitted) admitted; /healthz in \(latency)")
             #expect(peak < budget + 300 * 1024 * 1024, "RSS peaked at \(peak >> 20) MiB")
