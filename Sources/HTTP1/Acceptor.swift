@@ -2,8 +2,13 @@ import Glibc
 
 /// Accepts connections on the listening sockets and deals them out to the server's loops in
 /// turn. Lives on the first loop's thread, whose epoll watches the listening sockets
-/// (level-triggered: a backlog left for later is reported again). Pauses, leaving clients in
-/// the kernel's backlog, while the server is at its connection limit or out of descriptors.
+/// (level-triggered: a backlog left for later is reported again).
+///
+/// At the server's connection limit it still accepts, but answers `503` with `Retry-After`
+/// and closes at once, without making a connection object: a client learns the server is
+/// full instead of waiting unseen in the kernel's backlog. Those refusals are bounded per
+/// wake-up; past that the acceptor pauses briefly, so a flood of connections cannot keep the
+/// first loop busy refusing. It also pauses while out of descriptors.
 final class Acceptor: @unchecked Sendable {
     /// One listening socket's watch; tells the acceptor which socket is ready.
     private final class Listener: EventLoopIOHandler {
@@ -31,6 +36,11 @@ final class Acceptor: @unchecked Sendable {
 
     /// How long to wait before accepting again after running out of descriptors or memory.
     private static let resourceBackoff = Duration.milliseconds(100)
+    /// Most connections refused (at the limit) in one wake-up before the acceptor pauses.
+    private static let refusalsPerWakeup = 32
+    /// How long the acceptor pauses after `refusalsPerWakeup` refusals: at most about 3 200
+    /// refusals a second, each a few system calls.
+    private static let refusalBackoff = Duration.milliseconds(10)
 
     /// An acceptor for `sockets` whose watches are registered with `loops[0]`, which must
     /// not have started yet.
@@ -44,20 +54,18 @@ final class Acceptor: @unchecked Sendable {
 
     private var homeLoop: EventLoop { loops[0] }
 
-    /// Resumes accepting if it was paused and the server is below its limit again. Callable
-    /// from any thread.
-    func resumeIfBelowLimit() {
+    /// Resumes accepting if it was paused. Callable from any thread.
+    func resume() {
         homeLoop.execute { [self] in
-            guard isPaused, !isClosed, server.hasConnectionCapacity else { return }
+            guard isPaused, !isClosed else { return }
             do {
                 try watchListeners()
             } catch {
                 // Out of kernel memory for the watch; try again, as after EMFILE.
-                retryLater()
+                retryLater(after: Self.resourceBackoff)
                 return
             }
             isPaused = false
-            server.acceptResumed()
         }
     }
 
@@ -82,25 +90,30 @@ final class Acceptor: @unchecked Sendable {
 
     private func acceptAll(from listener: Int32) {
         guard !isClosed, !isPaused else { return }
+        var refusalsLeft = Self.refusalsPerWakeup
         while true {
-            guard server.reserveConnection() else {
-                pause()
-                return
-            }
             let socket = accept(listener, nil, nil)
             guard socket >= 0 else {
-                let error = errno
-                server.releaseReservation()
-                switch error {
+                switch errno {
                 case EINTR, ECONNABORTED:
                     continue
                 case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                     pause()
-                    retryLater()
+                    retryLater(after: Self.resourceBackoff)
                     return
                 default:
                     return
                 }
+            }
+            guard server.reserveConnection() else {
+                refuse(socket)
+                refusalsLeft -= 1
+                if refusalsLeft == 0 {
+                    pause()
+                    retryLater(after: Self.refusalBackoff)
+                    return
+                }
+                continue
             }
             // accept4 is not exported to Swift, so the flags are set in two more calls.
             _ = fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK)
@@ -118,14 +131,38 @@ final class Acceptor: @unchecked Sendable {
         }
     }
 
+    /// Answers a connection the server has no room for with `503 too_many_connections` and
+    /// closes it, all without blocking: the answer fits in a fresh socket's send buffer, and
+    /// what cannot be sent at once is dropped. Input that has already arrived is read first,
+    /// since closing over unread input makes the kernel reset the connection, which can
+    /// destroy the answer before the client reads it (RFC 9112 §9.6).
+    private func refuse(_ socket: Int32) {
+        var response = HTTPResponse.tooManyConnections
+        if let header = settings.requestIDHeader {
+            response.headers.set(name: header, value: HTTPRequestID.fresh())
+        }
+        var bytes: [UInt8] = []
+        response.serialize(
+            into: &bytes, context: .unreadableRequest, closesConnection: true,
+            date: homeLoop.currentDate(), serverName: settings.serverName
+        )
+        _ = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        let scratch = homeLoop.readBuffer
+        var reads = 0
+        while reads < 4, recv(socket, scratch.baseAddress, scratch.count, Int32(MSG_DONTWAIT)) == scratch.count {
+            reads += 1
+        }
+        _ = Glibc.close(socket)
+    }
+
     private func pause() {
         guard !isPaused else { return }
         isPaused = true
         unwatchListeners()
     }
 
-    private func retryLater() {
-        homeLoop.schedule(at: .now + Self.resourceBackoff) { [weak self] in self?.resumeIfBelowLimit() }
+    private func retryLater(after delay: Duration) {
+        homeLoop.schedule(at: .now + delay) { [weak self] in self?.resume() }
     }
 
     private func watchListeners() throws(SystemCallError) {

@@ -1,4 +1,5 @@
-/// What every connection of a server shares: limits, timeouts and the handler.
+/// What every connection of a server shares: limits, timeouts, the body budget, the head
+/// check and the handler.
 struct ConnectionSettings: Sendable {
     let parserLimits: HTTPParserLimits
     let timeouts: ConnectionStateMachine.Timeouts
@@ -6,15 +7,19 @@ struct ConnectionSettings: Sendable {
     let serverName: String
     let requestIDHeader: String?
     let startsHandlersOnEventLoop: Bool
+    let bodyBudget: BodyBudget
+    let headCheck: HTTPHeadCheck?
     let handler: HTTPHandler
 
-    init(configuration: HTTPServer.Configuration, handler: @escaping HTTPHandler) {
+    init(configuration: HTTPServer.Configuration, headCheck: HTTPHeadCheck?, handler: @escaping HTTPHandler) {
         parserLimits = configuration.parserLimits
         timeouts = configuration.timeouts
         maxPipelinedRequests = configuration.maxPipelinedRequests
         serverName = configuration.serverName
         requestIDHeader = configuration.requestIDHeader
         startsHandlersOnEventLoop = configuration.startsHandlersOnEventLoop
+        bodyBudget = BodyBudget(limit: configuration.maxInflightBodyBytes)
+        self.headCheck = headCheck
         self.handler = handler
     }
 }

@@ -25,6 +25,12 @@ struct HTTPChunkedBodyDecoder: Sendable {
         self.limits = limits
     }
 
+    /// Bytes of chunk data whose size line has arrived but which have not been decoded yet.
+    var announcedDataBytes: Int {
+        if case .data(let remaining) = state { return remaining }
+        return 0
+    }
+
     /// Decodes from `bytes[start...]`, appending chunk data to `body` and trailer fields to
     /// `trailers`. Returns how many bytes it consumed and whether the body ended; call again
     /// with the unconsumed bytes plus more input when it has not.
@@ -101,10 +107,7 @@ struct HTTPChunkedBodyDecoder: Sendable {
                     guard trailers.count < limits.maxHeaderCount else {
                         throw .tooManyHeaderFields(limit: limits.maxHeaderCount)
                     }
-                    trailers.add(
-                        name: String(decoding: bytes[field.name], as: UTF8.self),
-                        value: String(decoding: bytes[field.value], as: UTF8.self)
-                    )
+                    trailers.add(name: String(decoding: bytes[field.name], as: UTF8.self), valueBytes: Array(bytes[field.value]))
                 }
 
             case .complete:

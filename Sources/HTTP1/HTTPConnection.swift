@@ -9,11 +9,18 @@ import Glibc
 /// the kernel told it: whether input may be waiting (until a read comes back short or with
 /// EAGAIN) and whether output is blocked (until the next writable edge). All state lives on
 /// its loop's thread; the handler runs in a `Task` and hands its response back to that thread.
+///
+/// Bodies are admitted from the head: the head check and the router may refuse a request
+/// before its body is read, and the server's `BodyBudget` must have room for the body —
+/// reserved whole from `Content-Length`, or chunk by chunk — or the request is answered 503.
+/// A request's reservation travels with it: held while its body arrives and while it waits
+/// its turn, and given back when its handler returns, when it is refused, or when the
+/// connection closes.
 final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     /// Work waiting its turn, in request order.
     private enum PendingWork {
-        /// A request for the handler.
-        case handle(HTTPRequest, ResponseContext)
+        /// A request for the handler, with the body bytes it holds in the budget.
+        case handle(HTTPRequest, ResponseContext, bodyReservation: Int)
         /// A response the server gives itself (parse errors, 501, 408).
         case respond(HTTPResponse, ResponseContext)
     }
@@ -25,6 +32,8 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         var task: Task<Void, Never>?
         let context: ResponseContext
         let generation: Int
+        /// Body bytes the request holds in the budget, given back when the handler returns.
+        let bodyReservation: Int
     }
 
     /// Bytes the connection reads ahead while it may not parse (its pipeline is full);
@@ -44,6 +53,8 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     private var parser: HTTPRequestParser
     private var lifecycle: ConnectionStateMachine
     private var headBeingReceived: HTTPRequestHead?
+    /// Body bytes reserved in the budget for the request being received.
+    private var receivingBodyReservation = 0
     private var continueOwed = false
     private var pendingWork: [PendingWork] = []
     private var inFlight: InFlight?
@@ -121,6 +132,8 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     private func handlerFinished(_ response: HTTPResponse, generation: Int) {
         guard !isClosed, let current = inFlight, current.generation == generation else { return }
         inFlight = nil
+        // The handler has returned, so the body it was given is no longer needed.
+        settings.bodyBudget.release(current.bodyReservation)
         queueResponse(response, context: current.context)
         // A handler that finished without suspending returns into `startPendingWork`, whose
         // `advance` carries on from here.
@@ -136,6 +149,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         case .answerRequestTimeout:
             headBeingReceived = nil
             continueOwed = false
+            releaseParserBuffers()
             let response = HTTPResponse.error(
                 .requestTimeout, code: "request_timeout",
                 message: "The request did not arrive in time; send the whole request promptly."
@@ -242,17 +256,35 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
                 reject(error)
                 return true
             }
-            guard let event else { break }
+            guard let event else {
+                // A chunked body may have announced more chunks: room for them first.
+                guard reserveReceivingBody(upTo: parser.announcedBodyBytes) else {
+                    refuse(with: .bodyBudgetExhausted)
+                    return true
+                }
+                break
+            }
             switch event {
             case .head(let head):
                 headBeingReceived = head
                 continueOwed = head.expectsContinue
+                if let refusal = admissionRefusal(for: head) {
+                    refuse(with: refusal)
+                    return true
+                }
             case .end(let body, let trailers):
                 guard let head = headBeingReceived else { break }
+                // A chunked body that arrived whole within one read is reserved only now.
+                guard reserveReceivingBody(upTo: body.count) else {
+                    refuse(with: .bodyBudgetExhausted)
+                    return true
+                }
                 headBeingReceived = nil
                 continueOwed = false
                 lifecycle.requestReceived(at: now)
-                enqueue(HTTPRequest(head: head, body: body, trailers: trailers, remoteAddress: remoteAddress), head: head)
+                let request = HTTPRequest(head: head, body: body, trailers: trailers, remoteAddress: remoteAddress)
+                enqueue(request, head: head, bodyReservation: receivingBodyReservation)
+                receivingBodyReservation = 0
                 queuedAny = true
             }
         }
@@ -260,11 +292,13 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         return queuedAny
     }
 
-    private func enqueue(_ request: HTTPRequest, head: HTTPRequestHead) {
+    private func enqueue(_ request: HTTPRequest, head: HTTPRequestHead, bodyReservation: Int) {
         let context = ResponseContext(method: head.method, version: head.version, clientAllowsKeepAlive: head.wantsKeepAlive)
         if head.method.isImplemented {
-            pendingWork.append(.handle(request, context))
+            pendingWork.append(.handle(request, context, bodyReservation: bodyReservation))
         } else {
+            // The body is dropped with the request here.
+            settings.bodyBudget.release(bodyReservation)
             // RFC 9110 §9.1: an unrecognised method gets 501; its framing was sound, so the
             // connection stays usable.
             let response = HTTPResponse.error(
@@ -275,14 +309,75 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         }
     }
 
+    /// The answer that refuses a request from its head, before any of its body is read, or nil
+    /// to read the body. Only requests that announce a body are checked: one without costs
+    /// nothing to read. Methods the server does not implement keep their 501 after the body,
+    /// but their body is budgeted like any other.
+    private func admissionRefusal(for head: HTTPRequestHead) -> HTTPResponse? {
+        guard head.bodyFraming != .none else { return nil }
+        if head.method.isImplemented, let headCheck = settings.headCheck, let response = headCheck(head) {
+            return response
+        }
+        // The checks come first, so a request refused anyway takes nothing from the budget.
+        if case .contentLength(let length) = head.bodyFraming {
+            guard reserveReceivingBody(upTo: length) else { return .bodyBudgetExhausted }
+            parser.reserveBodyCapacity(length)
+        }
+        return nil
+    }
+
+    /// Grows the reservation of the body being received to `byteCount`, if the budget has
+    /// room; returns whether it now covers that many bytes. Input is parsed a read at a time,
+    /// so a chunked body is at most one read (64 KiB) ahead of its reservation when refused.
+    private func reserveReceivingBody(upTo byteCount: Int) -> Bool {
+        guard byteCount > receivingBodyReservation else { return true }
+        guard settings.bodyBudget.reserve(byteCount - receivingBodyReservation) else { return false }
+        receivingBodyReservation = byteCount
+        return true
+    }
+
+    /// Gives back the reservation of a body that will never reach a handler.
+    private func releaseReceivingBody() {
+        settings.bodyBudget.release(receivingBodyReservation)
+        receivingBodyReservation = 0
+    }
+
+    /// Drops the requests waiting their turn, giving back their bodies' reservations.
+    private func dropPendingWork() {
+        for work in pendingWork {
+            if case .handle(_, _, let bodyReservation) = work {
+                settings.bodyBudget.release(bodyReservation)
+            }
+        }
+        pendingWork.removeAll()
+    }
+
     private func reject(_ error: HTTPParseError) {
+        refuse(with: HTTPResponse(parseError: error))
+    }
+
+    /// Answers the request being received with `response`, then closes: nothing more of its
+    /// body, or of later requests, is parsed. A client still sending is drained by the
+    /// lingering close. RFC 9110 §10.1.1: a response sent before the whole body has been
+    /// read says whether the connection closes; `Connection: close` does, and a client
+    /// waiting for `100 Continue` gets this final status instead.
+    private func refuse(with response: HTTPResponse) {
         lifecycle.requestRejected()
         let context = headBeingReceived.map {
             ResponseContext(method: $0.method, version: $0.version, clientAllowsKeepAlive: false)
         } ?? .unreadableRequest
         headBeingReceived = nil
         continueOwed = false
-        pendingWork.append(.respond(HTTPResponse(parseError: error), context))
+        releaseParserBuffers()
+        pendingWork.append(.respond(response, context))
+    }
+
+    /// Nothing more will be parsed on this connection: lets go of the input and the partial
+    /// body the parser holds, rather than keeping them until the connection closes, and of
+    /// that body's reservation.
+    private func releaseParserBuffers() {
+        parser = HTTPRequestParser(limits: settings.parserLimits)
+        releaseReceivingBody()
     }
 
     /// Starts the handler for the next request, writing any server-made responses before it.
@@ -293,10 +388,10 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
             case .respond(let response, let context):
                 queueResponse(response, context: context)
                 wroteResponse = true
-            case .handle(let request, let context):
+            case .handle(let request, let context, let bodyReservation):
                 handlerGeneration += 1
                 let generation = handlerGeneration
-                inFlight = InFlight(task: nil, context: context, generation: generation)
+                inFlight = InFlight(task: nil, context: context, generation: generation, bodyReservation: bodyReservation)
                 let handler = settings.handler
                 let operation: @Sendable () async -> Void = {
                     let response = await handler(request)
@@ -336,10 +431,11 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         if closes {
             // Requests read ahead of a closing response are never answered; RFC 9112 §9.3.2
             // has clients retry them on a new connection.
-            pendingWork.removeAll()
+            dropPendingWork()
             lifecycle.stopReading()
             headBeingReceived = nil
             continueOwed = false
+            releaseParserBuffers()
         }
     }
 
@@ -403,8 +499,12 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         inFlight?.task?.cancel()
+        // A cancelled handler may hold its body a little longer; the connection no longer
+        // counts it, as it no longer reads anything more.
+        settings.bodyBudget.release(inFlight?.bodyReservation ?? 0)
         inFlight = nil
-        pendingWork.removeAll()
+        dropPendingWork()
+        releaseParserBuffers()
         if let registration { loop.unregister(registration, descriptor: socket) }
         Glibc.close(socket)
         loop.connectionClosed(self)

@@ -3,16 +3,36 @@
 /// names stay separate lines rather than being merged.
 public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
     /// One field line: its name as received and its value with surrounding whitespace removed.
+    ///
+    /// The value is kept as the octets that were sent. RFC 9110 §5.5 lets a value carry bytes
+    /// above 0x7F (`obs-text`) without naming a charset, so the server treats them as opaque:
+    /// decoding them as UTF-8 on the way in would replace what is not valid UTF-8 and lose the
+    /// original bytes. Names are tokens (RFC 9110 §5.1), ASCII by grammar.
     public struct Field: Sendable, Hashable {
         /// The field name, in the case the sender used.
         public var name: String
-        /// The field value, without leading or trailing whitespace.
-        public var value: String
+        /// The field value's octets exactly as received (or as set), without leading or
+        /// trailing whitespace.
+        public var valueBytes: [UInt8]
 
-        /// A field from its name and value.
+        /// The field value as text: its octets read as UTF-8, with any sequence that is not
+        /// UTF-8 shown as U+FFFD. Setting it stores the text's UTF-8 octets. Use `valueBytes`
+        /// where the exact bytes matter.
+        public var value: String {
+            get { String(decoding: valueBytes, as: UTF8.self) }
+            set { valueBytes = Array(newValue.utf8) }
+        }
+
+        /// A field from its name and textual value (stored as its UTF-8 octets).
         public init(name: String, value: String) {
             self.name = name
-            self.value = value
+            valueBytes = Array(value.utf8)
+        }
+
+        /// A field from its name and the octets of its value.
+        public init(name: String, valueBytes: [UInt8]) {
+            self.name = name
+            self.valueBytes = valueBytes
         }
     }
 
@@ -48,6 +68,11 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         fields.first { $0.name.equalsIgnoringASCIICase(name) }?.value
     }
 
+    /// The octets of the first value of the field with this name, compared case-insensitively.
+    public func valueBytes(for name: String) -> [UInt8]? {
+        fields.first { $0.name.equalsIgnoringASCIICase(name) }?.valueBytes
+    }
+
     /// Every value of the fields with this name, in order.
     public func values(for name: String) -> [String] {
         fields.filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
@@ -61,6 +86,12 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     /// Appends a field line, keeping any existing ones of the same name.
     public mutating func add(name: String, value: String) {
         fields.append(Field(name: name, value: value))
+    }
+
+    /// Appends a field line whose value is given as octets, keeping any existing ones of the
+    /// same name.
+    public mutating func add(name: String, valueBytes: [UInt8]) {
+        fields.append(Field(name: name, valueBytes: valueBytes))
     }
 
     /// Replaces every field of this name with a single one (appended if none was present).

@@ -63,9 +63,14 @@ public struct HTTPRequestParser: Sendable {
     private var body: [UInt8] = []
     private var trailers = HTTPHeaders()
 
-    /// Buffers larger than this are released rather than kept for reuse once drained, so one
-    /// large request does not pin memory for the life of a keep-alive connection.
-    private static let retainedBufferCapacity = 256 * 1024
+    /// Input buffers larger than this are released rather than kept for reuse once drained,
+    /// so a body that passed through does not pin memory for the life of a keep-alive
+    /// connection (a thousand idle connections keeping 256 KiB each would hold 256 MiB).
+    private static let retainedBufferCapacity = 16 * 1024
+
+    /// How much of a `Content-Length` body the parser reserves room for by itself; the caller
+    /// may reserve the rest with `reserveBodyCapacity` once it has admitted the body.
+    private static let initialBodyCapacity = 256 * 1024
 
     /// A parser waiting for the first byte of a request.
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
@@ -90,6 +95,26 @@ public struct HTTPRequestParser: Sendable {
         case .failed:
             .idle
         }
+    }
+
+    /// The body bytes the request being read has announced so far: for a `Content-Length`
+    /// body its length, for a chunked one the bytes decoded plus the rest of the chunk whose
+    /// size line has arrived; zero outside a body. What a caller must have room for before
+    /// more input is parsed.
+    public var announcedBodyBytes: Int {
+        switch state {
+        case .fixedLengthBody(let remaining): body.count + remaining
+        case .chunkedBody: body.count + chunkDecoder.announcedDataBytes
+        case .bodyComplete: body.count
+        case .requestLine, .fieldLines, .failed: 0
+        }
+    }
+
+    /// Reserves room for `byteCount` body bytes at once, so a body of known length that the
+    /// caller has admitted grows without copies and without the slack of doubling. (Large
+    /// allocations are mapped lazily, so untouched room costs address space, not memory.)
+    public mutating func reserveBodyCapacity(_ byteCount: Int) {
+        body.reserveCapacity(byteCount)
     }
 
     /// Adds received bytes.
@@ -291,10 +316,8 @@ public struct HTTPRequestParser: Sendable {
             throw .tooManyHeaderFields(limit: limits.maxHeaderCount)
         }
         try interpretField(name: name, value: value)
-        head.headers.add(
-            name: String(decoding: buffer[name], as: UTF8.self),
-            value: String(decoding: buffer[value], as: UTF8.self)
-        )
+        // The value's octets are kept as they are (RFC 9110 §5.5: obs-text is opaque).
+        head.headers.add(name: String(decoding: buffer[name], as: UTF8.self), valueBytes: Array(buffer[value]))
     }
 
     /// Records the fields that decide framing and connection handling.
@@ -376,7 +399,7 @@ public struct HTTPRequestParser: Sendable {
         case .none:
             state = .bodyComplete
         case .contentLength(let length):
-            body.reserveCapacity(min(length, Self.retainedBufferCapacity))
+            body.reserveCapacity(min(length, Self.initialBodyCapacity))
             state = .fixedLengthBody(remaining: length)
         case .chunked:
             chunkDecoder = HTTPChunkedBodyDecoder(limits: limits)

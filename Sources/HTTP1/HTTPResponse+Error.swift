@@ -10,6 +10,26 @@ extension HTTPResponse {
         return HTTPResponse(status: status, headers: headers, body: Array(body.utf8))
     }
 
+    /// The answer to a connection beyond `maxConnections`, given before it is closed
+    /// (RFC 9110 §15.6.4: 503 with `Retry-After` says the condition is temporary).
+    static var tooManyConnections: HTTPResponse {
+        .error(
+            .serviceUnavailable, code: "too_many_connections",
+            message: "The server is at its connection limit; retry in a moment.",
+            headers: ["Retry-After": "1"]
+        )
+    }
+
+    /// The answer to a request whose body does not fit in what remains of
+    /// `maxInflightBodyBytes`, given before the body is read (RFC 9110 §15.6.4).
+    static var bodyBudgetExhausted: HTTPResponse {
+        .error(
+            .serviceUnavailable, code: "body_budget_exhausted",
+            message: "The server holds as many request bodies as it can right now; retry in a moment.",
+            headers: ["Retry-After": "1"]
+        )
+    }
+
     /// The answer to a request the parser rejected; the connection closes after it.
     init(parseError: HTTPParseError) {
         self = .error(parseError.status, code: parseError.code, message: parseError.message)

@@ -26,7 +26,7 @@ extension HTTPResponse {
             guard !field.name.isEmpty, field.name.utf8.allSatisfy(HTTPSyntax.isTokenCharacter) else {
                 return "the header name '\(field.name)' is not a token"
             }
-            guard field.value.utf8.allSatisfy(HTTPSyntax.isFieldValueCharacter) else {
+            guard field.valueBytes.allSatisfy(HTTPSyntax.isFieldValueCharacter) else {
                 return "the value of header '\(field.name)' contains control characters"
             }
         }
@@ -62,7 +62,7 @@ extension HTTPResponse {
             if field.name.equalsIgnoringASCIICase("Content-Length") {
                 declaredLength = field.value
             } else if !field.name.equalsIgnoringASCIICase("Transfer-Encoding") && !field.name.equalsIgnoringASCIICase("Connection") {
-                buffer.appendField(name: field.name, value: field.value)
+                buffer.appendField(name: field.name, valueBytes: field.valueBytes)
             }
         }
         let isHead = context.method == .head
@@ -97,6 +97,14 @@ extension Array where Element == UInt8 {
         append(contentsOf: name.utf8)
         append(contentsOf: ": ".utf8)
         append(contentsOf: value.utf8)
+        append(contentsOf: "\r\n".utf8)
+    }
+
+    /// Appends `name: value` and CRLF, the value's octets as they are.
+    mutating func appendField(name: String, valueBytes: [UInt8]) {
+        append(contentsOf: name.utf8)
+        append(contentsOf: ": ".utf8)
+        append(contentsOf: valueBytes)
         append(contentsOf: "\r\n".utf8)
     }
 

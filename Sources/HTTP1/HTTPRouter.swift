@@ -5,7 +5,15 @@
 /// The router answers what routing alone decides: 404 when no pattern matches the path,
 /// 405 with `Allow` when patterns match but not for this method (RFC 9110 §15.5.6),
 /// OPTIONS with `Allow`, and HEAD through the GET handler (the server drops the body).
+/// Routing needs only the method and the path, so `headCheck` gives those answers from the
+/// head, before a body that would be thrown away is read.
 public struct HTTPRouter: Sendable {
+    /// What routing decides for a method and path: a route to run, or an answer of its own.
+    private enum Resolution {
+        case route(Route, parameters: [String: String])
+        case answer(HTTPResponse)
+    }
+
     private enum Segment: Sendable, Equatable {
         case literal(String)
         case parameter(String)
@@ -58,43 +66,65 @@ public struct HTTPRouter: Sendable {
         { [self] request in await self.respond(to: request) }
     }
 
+    /// The router as a head check for `HTTPServer`: refuses, before the body is read, what
+    /// `respond(to:)` would answer without running a handler.
+    public var headCheck: HTTPHeadCheck {
+        { [self] head in self.response(toMethod: head.method, path: head.path) }
+    }
+
+    /// The answer routing alone gives `method` on `path` (404, 405, OPTIONS, or 400 for a
+    /// broken percent-encoding), or nil when a route's handler would answer.
+    public func response(toMethod method: HTTPMethod, path: String) -> HTTPResponse? {
+        switch resolve(method: method, path: path) {
+        case .route: nil
+        case .answer(let response): response
+        }
+    }
+
     /// Routes one request.
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        guard let pathSegments = Self.segments(ofPath: request.path) else {
-            return .error(.badRequest, code: "invalid_path", message: "The path contains a broken percent-encoding.")
+        switch resolve(method: request.method, path: request.path) {
+        case .route(let route, let parameters):
+            var request = request
+            request.pathParameters = parameters
+            return await route.handler(request)
+        case .answer(let response):
+            return response
+        }
+    }
+
+    private func resolve(method: HTTPMethod, path: String) -> Resolution {
+        guard let pathSegments = Self.segments(ofPath: path) else {
+            return .answer(.error(.badRequest, code: "invalid_path", message: "The path contains a broken percent-encoding."))
         }
         var allowed: Set<HTTPMethod> = []
         var getMatch: (Route, [String: String])?
         for route in routes {
             guard let parameters = Self.match(route.segments, pathSegments) else { continue }
-            if route.method == request.method {
-                var request = request
-                request.pathParameters = parameters
-                return await route.handler(request)
+            if route.method == method {
+                return .route(route, parameters: parameters)
             }
             if route.method == .get, getMatch == nil { getMatch = (route, parameters) }
             allowed.insert(route.method)
         }
         // RFC 9110 §9.3.2: HEAD is GET without the content.
-        if request.method == .head, let (route, parameters) = getMatch {
-            var request = request
-            request.pathParameters = parameters
-            return await route.handler(request)
+        if method == .head, let (route, parameters) = getMatch {
+            return .route(route, parameters: parameters)
         }
         guard !allowed.isEmpty else {
-            return .error(.notFound, code: "not_found", message: "Nothing is served at \(request.path).")
+            return .answer(.error(.notFound, code: "not_found", message: "Nothing is served at \(path)."))
         }
         if allowed.contains(.get) { allowed.insert(.head) }
         allowed.insert(.options)
         let allowHeader = Self.canonicalOrder.filter(allowed.contains).map(\.rawValue).joined(separator: ", ")
-        if request.method == .options {
-            return HTTPResponse(status: .noContent, headers: ["Allow": allowHeader])
+        if method == .options {
+            return .answer(HTTPResponse(status: .noContent, headers: ["Allow": allowHeader]))
         }
-        return .error(
+        return .answer(.error(
             .methodNotAllowed, code: "method_not_allowed",
-            message: "\(request.path) does not support \(request.method); use \(allowHeader).",
+            message: "\(path) does not support \(method); use \(allowHeader).",
             headers: ["Allow": allowHeader]
-        )
+        ))
     }
 
     private static let canonicalOrder: [HTTPMethod] = [.get, .head, .post, .put, .patch, .delete, .options]

@@ -12,8 +12,9 @@ extension HTTPServer {
         public var port = 8080
         /// Length of the kernel's queue of connections not yet accepted (`listen(2)` backlog).
         public var backlog: Int32 = 512
-        /// Most connections open at once. At the limit the server stops accepting; further
-        /// clients wait in the kernel's backlog until a connection closes.
+        /// Most connections open at once. Beyond it a new connection is answered `503`
+        /// (`too_many_connections`, `Retry-After: 1`) and closed at once, rather than left
+        /// waiting in the kernel's backlog.
         public var maxConnections = 1024
         /// Longest request line with its CRLF (414 beyond).
         public var maxRequestLineBytes = 8 * 1024
@@ -23,6 +24,13 @@ extension HTTPServer {
         public var maxHeaderCount = 100
         /// Largest request body after chunked decoding (413 beyond).
         public var maxBodyBytes = 64 * 1024 * 1024
+        /// Most request-body bytes held at once across all connections. A request whose body
+        /// would not fit — its `Content-Length` when the head arrives, a chunked body as its
+        /// chunks are announced — is answered `503` (`body_budget_exhausted`, `Retry-After: 1`)
+        /// and closed before its body is read. Bytes count from then until the handler given
+        /// the body returns (or the request is refused, or the connection closes). Must be at
+        /// least `maxBodyBytes`, or a body within limits could never be admitted.
+        public var maxInflightBodyBytes = 256 * 1024 * 1024
         /// Time allowed to receive a whole header section — from accept for a connection's
         /// first request, from its first byte for later ones. Slow clients get 408 and are
         /// closed (the slowloris defence).
@@ -90,6 +98,10 @@ extension HTTPServer {
             try require(maxHeaderBytes >= 2, "maxHeaderBytes must be at least 2")
             try require(maxHeaderCount > 0, "maxHeaderCount must be positive")
             try require(maxBodyBytes >= 0, "maxBodyBytes must not be negative")
+            try require(
+                maxInflightBodyBytes >= maxBodyBytes,
+                "maxInflightBodyBytes (\(maxInflightBodyBytes)) must be at least maxBodyBytes (\(maxBodyBytes))"
+            )
             try require(maxPipelinedRequests > 0, "maxPipelinedRequests must be positive")
             try require(eventLoopCount > 0, "eventLoopCount must be positive")
             for (name, value) in [

@@ -41,17 +41,21 @@ public final class HTTPServer: Sendable {
     private let settings: ConnectionSettings
     private let state = Mutex(State())
     private let openConnections = Atomic<Int>(0)
-    private let isAcceptPaused = Atomic<Bool>(false)
 
-    /// A server that answers every request with `handler`. Nothing happens until `start`.
-    public init(configuration: Configuration = Configuration(), handler: @escaping HTTPHandler) {
+    /// A server that answers every request with `handler`. A request that announces a body is
+    /// first put to `headCheck`, which may refuse it before the body is read (see
+    /// `HTTPHeadCheck`). Nothing happens until `start`.
+    public init(configuration: Configuration = Configuration(), headCheck: HTTPHeadCheck? = nil, handler: @escaping HTTPHandler) {
         self.configuration = configuration
-        settings = ConnectionSettings(configuration: configuration, handler: handler)
+        settings = ConnectionSettings(configuration: configuration, headCheck: headCheck, handler: handler)
     }
 
-    /// A server that answers through `router` (404, 405 and OPTIONS included).
-    public convenience init(configuration: Configuration = Configuration(), router: HTTPRouter) {
-        self.init(configuration: configuration, handler: router.handler)
+    /// A server that answers through `router` (404, 405 and OPTIONS included). Those answers
+    /// are given from the head, before a body is read; `headCheck`, if any, is asked next.
+    public convenience init(configuration: Configuration = Configuration(), headCheck: HTTPHeadCheck? = nil, router: HTTPRouter) {
+        let routerCheck = router.headCheck
+        let combined: HTTPHeadCheck = { head in routerCheck(head) ?? headCheck?(head) }
+        self.init(configuration: configuration, headCheck: combined, handler: router.handler)
     }
 
     /// The addresses the server listens on, once started.
@@ -119,6 +123,12 @@ public final class HTTPServer: Sendable {
     /// Connections open right now.
     public var openConnectionCount: Int {
         openConnections.load(ordering: .relaxed)
+    }
+
+    /// Request-body bytes reserved right now against `maxInflightBodyBytes`: bodies being
+    /// received, and bodies whose handlers have not returned yet.
+    public var inflightBodyBytes: Int {
+        settings.bodyBudget.reservedBytes
     }
 
     /// True from the moment a graceful shutdown begins: requests still being handled (or
@@ -199,46 +209,18 @@ public final class HTTPServer: Sendable {
 
     // MARK: - Bookkeeping for the acceptor and the loops
 
-    /// Counts a connection about to be accepted, or says the limit is reached (and marks
-    /// accepting as paused so the next close resumes it).
+    /// Counts a connection just accepted, or says the limit is reached (the acceptor then
+    /// refuses it).
     func reserveConnection() -> Bool {
-        let limit = configuration.maxConnections
         // Only the acceptor increments, so checking then adding cannot overshoot.
-        if openConnections.load(ordering: .sequentiallyConsistent) < limit {
-            openConnections.add(1, ordering: .sequentiallyConsistent)
-            return true
-        }
-        isAcceptPaused.store(true, ordering: .sequentiallyConsistent)
-        // A connection may have closed between the check and the flag; look again.
-        if openConnections.load(ordering: .sequentiallyConsistent) < limit {
-            isAcceptPaused.store(false, ordering: .sequentiallyConsistent)
-            openConnections.add(1, ordering: .sequentiallyConsistent)
-            return true
-        }
-        return false
-    }
-
-    /// Undoes `reserveConnection` for an accept that failed.
-    func releaseReservation() {
-        openConnections.subtract(1, ordering: .sequentiallyConsistent)
-    }
-
-    /// Whether another connection may be accepted.
-    var hasConnectionCapacity: Bool {
-        openConnections.load(ordering: .sequentiallyConsistent) < configuration.maxConnections
-    }
-
-    /// Marks accepting as running again.
-    func acceptResumed() {
-        isAcceptPaused.store(false, ordering: .sequentiallyConsistent)
+        guard openConnections.load(ordering: .sequentiallyConsistent) < configuration.maxConnections else { return false }
+        openConnections.add(1, ordering: .sequentiallyConsistent)
+        return true
     }
 
     /// A connection closed (on its loop's thread).
     func connectionClosed() {
         openConnections.subtract(1, ordering: .sequentiallyConsistent)
-        if isAcceptPaused.load(ordering: .sequentiallyConsistent), let acceptor = state.withLock({ $0.acceptor }) {
-            acceptor.resumeIfBelowLimit()
-        }
     }
 
     /// A loop closed its last connection during shutdown.

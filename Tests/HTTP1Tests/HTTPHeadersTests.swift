@@ -23,6 +23,19 @@ import Testing
         #expect(headers.count == 2)
     }
 
+    @Test func valuesKeepTheirOctets() {
+        let octets: [UInt8] = [0x61, 0x80, 0xC3, 0xA9, 0xFF, 0xC3, 0x28]
+        var headers = HTTPHeaders()
+        headers.add(name: "X-Opaque", valueBytes: octets)
+        #expect(headers.valueBytes(for: "x-opaque") == octets)
+        // Read as text, what is not UTF-8 shows as U+FFFD; the octets stay as they were.
+        #expect(headers["X-Opaque"] == "a\u{FFFD}é\u{FFFD}\u{FFFD}(")
+        #expect(headers.valueBytes(for: "X-Opaque") == octets)
+        headers.set(name: "X-Text", value: "café")
+        #expect(headers.valueBytes(for: "X-Text") == Array("café".utf8))
+        #expect(headers.valueBytes(for: "X-Missing") == nil)
+    }
+
     @Test func caseFoldingIsASCIIOnly() {
         #expect("Content-Length".equalsIgnoringASCIICase("content-length"))
         #expect(!"Straße".equalsIgnoringASCIICase("STRASSE"))

@@ -41,6 +41,24 @@ func rejection(_ input: String, limits: HTTPParserLimits = HTTPParserLimits()) -
 }
 
 @Suite struct HTTPRequestParserTests {
+    /// RFC 9110 §5.5: octets above 0x7F are opaque; they reach the head as sent, invalid
+    /// UTF-8 included, in headers and trailers alike.
+    @Test func headerValuesKeepOctetsAbove0x7F() throws {
+        let octets: [UInt8] = Array(0x80...0xFF) + [0xC3, 0x28]
+        let request = Array("POST / HTTP/1.1\r\nHost: h\r\nX-Opaque: ".utf8) + octets
+            + Array("\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Trailer: ".utf8) + octets + Array("\r\n\r\n".utf8)
+        for pieceSize in [nil, 1] {
+            let outcome = parse(request, pieceSize: pieceSize)
+            #expect(outcome.error == nil)
+            guard case .head(let head) = outcome.events.first, case .end(_, let trailers) = outcome.events.last else {
+                Issue.record("expected a head and an end, got \(outcome.events)")
+                return
+            }
+            #expect(head.headers.valueBytes(for: "X-Opaque") == octets)
+            #expect(trailers.valueBytes(for: "X-Trailer") == octets)
+        }
+    }
+
     @Test func parsesASimpleGet() throws {
         let outcome = parse("GET /healthz?verbose=1 HTTP/1.1\r\nHost: example.com\r\nX-Trace: a b\r\n\r\n")
         #expect(outcome.error == nil)

@@ -54,6 +54,19 @@ import Testing
         #expect(head.body == Array("get abc".utf8), "the server, not the router, drops the body")
     }
 
+    /// What the router answers without a handler, it answers from the method and path alone.
+    @Test func answersFromTheHeadWhatNeedsNoHandler() {
+        let router = router()
+        #expect(router.response(toMethod: .post, path: "/prompts") == nil)
+        #expect(router.response(toMethod: .head, path: "/prompts/abc") == nil)
+        #expect(router.response(toMethod: .post, path: "/nothing")?.status == .notFound)
+        let refused = router.response(toMethod: .put, path: "/prompts/abc")
+        #expect(refused?.status == .methodNotAllowed)
+        #expect(refused?.headers["Allow"] == "GET, HEAD, DELETE, OPTIONS")
+        #expect(router.response(toMethod: .options, path: "/prompts")?.status == .noContent)
+        #expect(router.response(toMethod: .post, path: "/prompts/%zz")?.status == .badRequest)
+    }
+
     @Test func brokenPercentEncodingIs400() async {
         #expect(await respond(.get, "/prompts/%zz").status == .badRequest)
         #expect(await respond(.get, "/prompts/%C3").status == .badRequest, "not UTF-8")

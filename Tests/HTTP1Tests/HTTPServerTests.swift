@@ -21,6 +21,30 @@ import Testing
         }
     }
 
+    /// Header octets above 0x7F reach the handler byte for byte (RFC 9110 §5.5), and a value
+    /// that is not UTF-8 is still readable as text.
+    @Test func headerOctetsAbove0x7FReachTheHandlerUnchanged() async throws {
+        let octets: [UInt8] = Array(0x80...0xFF) + [0x20, 0xC3, 0xA9, 0xC3, 0x28, 0xED, 0xA0, 0x80]
+        let handler: HTTPHandler = { request in
+            let bytes = request.headers.valueBytes(for: "X-Opaque") ?? []
+            let text = request.headers["X-Opaque"] ?? ""
+            var response = HTTPResponse(body: bytes)
+            response.headers.add(name: "X-Replacements", value: String(text.unicodeScalars.filter { $0 == "\u{FFFD}" }.count))
+            response.headers.add(name: "X-Echo", valueBytes: bytes)
+            return response
+        }
+        try await withServer(handler: handler) { _, port in
+            let client = try await RawClient.connect(to: port)
+            try await client.send(Array("GET / HTTP/1.1\r\nHost: h\r\nX-Opaque: ".utf8) + octets + Array("\r\n\r\n".utf8))
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.body == octets)
+            #expect(Int(response.headers["X-Replacements"] ?? "") ?? 0 > 0)
+            // A handler can send opaque octets back in a header too.
+            #expect(response.headers["X-Echo"] == String(decoding: octets, as: UTF8.self))
+        }
+    }
+
     @Test func keepAliveServesSeveralRequestsOnOneConnection() async throws {
         try await withServer { server, port in
             let client = try await RawClient.connect(to: port)
@@ -306,7 +330,7 @@ import Testing
         }
     }
 
-    @Test func maxConnectionsHoldsFurtherClientsInTheBacklog() async throws {
+    @Test func beyondMaxConnectionsANewConnectionGets503AndIsClosed() async throws {
         let configuration = testConfiguration { $0.maxConnections = 2 }
         try await withServer(configuration) { server, port in
             var clients: [RawClient] = []
@@ -317,14 +341,51 @@ import Testing
                 clients.append(client)
             }
             #expect(server.openConnectionCount == 2)
-            // The kernel completes the handshake, but the server does not accept it yet.
-            let waiting = try await RawClient.connect(to: port)
-            try await waiting.send("GET /waiting HTTP/1.1\r\nHost: h\r\n\r\n")
-            #expect(await waiting.staysSilent(for: .milliseconds(300)))
+            // The third is answered at once, before it sends anything, and closed.
+            let refused = try await RawClient.connect(to: port)
+            let response = try await refused.readResponse(timeout: .seconds(2))
+            #expect(response.status == 503)
+            #expect(response.headers["Retry-After"] == "1")
+            #expect(response.headers["Connection"] == "close")
+            #expect(response.text.hasPrefix(#"{"error":{"code":"too_many_connections","message":""#))
+            #expect(await refused.waitForClose() == .closed(extraBytes: 0))
             #expect(server.openConnectionCount == 2)
+
+            // Once one closes, a new connection is served.
             await clients[0].close()
-            let response = try await waiting.readResponse()
-            #expect(response.text == "GET /waiting - ")
+            #expect(await eventually { server.openConnectionCount == 1 })
+            let next = try await RawClient.connect(to: port)
+            try await next.send("GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try await next.readResponse().text == "GET /next - ")
+            // The kept connection was never disturbed.
+            try await clients[1].send("GET /still HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try await clients[1].readResponse().text == "GET /still - ")
+        }
+    }
+
+    @Test func aFloodOfConnectionsBeyondTheLimitIsRefusedWithoutStallingTheServer() async throws {
+        let configuration = testConfiguration { $0.maxConnections = 1 }
+        try await withServer(configuration) { server, port in
+            let kept = try await RawClient.connect(to: port)
+            try await kept.send("GET /kept HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try await kept.readResponse().status == 200)
+            // More than one wake-up's worth of refusals, at once: the pause between batches
+            // must end, and every client must get its answer.
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<80 {
+                    group.addTask {
+                        let client = try await RawClient.connect(to: port)
+                        let status = (try? await client.readResponse(timeout: .seconds(5)))?.status ?? 0
+                        await client.close()
+                        return status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == 503 }, "\(statuses)")
+            #expect(server.openConnectionCount == 1)
+            try await kept.send("GET /again HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try await kept.readResponse().text == "GET /again - ")
         }
     }
 

@@ -19,10 +19,15 @@ func testConfiguration(_ adjust: (inout HTTPServer.Configuration) -> Void = { _ 
 /// Runs `body` against a started server, shutting the server down afterwards either way.
 func withServer(
     _ configuration: HTTPServer.Configuration = testConfiguration(),
+    headCheck: HTTPHeadCheck? = nil,
     handler: @escaping HTTPHandler = echoHandler,
     _ body: (HTTPServer, Int) async throws -> Void
 ) async throws {
-    let server = HTTPServer(configuration: configuration, handler: handler)
+    try await withStarted(HTTPServer(configuration: configuration, headCheck: headCheck, handler: handler), body)
+}
+
+/// Starts `server`, runs `body` against it, and shuts it down afterwards either way.
+func withStarted(_ server: HTTPServer, _ body: (HTTPServer, Int) async throws -> Void) async throws {
     try server.start()
     let port = try #require(server.port)
     do {
