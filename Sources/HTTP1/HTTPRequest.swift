@@ -6,6 +6,19 @@ public struct HTTPRequest: Sendable {
         public var name: String
         /// The decoded value; empty when the item had no `=`.
         public var value: String
+
+        /// The `&`-separated items of `query`, percent-decoded with `+` read as a space;
+        /// items whose encoding is broken are left out.
+        static func items(in query: String?) -> [QueryItem] {
+            guard let query, !query.isEmpty else { return [] }
+            return query.split(separator: "&", omittingEmptySubsequences: true).compactMap { item in
+                let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard let name = PercentEncoding.decode(parts[0], plusIsSpace: true),
+                      let value = parts.count > 1 ? PercentEncoding.decode(parts[1], plusIsSpace: true) : ""
+                else { return nil }
+                return QueryItem(name: name, value: value)
+            }
+        }
     }
 
     /// The request method.
@@ -74,14 +87,7 @@ public struct HTTPRequest: Sendable {
     /// The query's `&`-separated items, percent-decoded with `+` read as a space (the HTML
     /// form convention). Items whose encoding is broken are left out.
     public var queryItems: [QueryItem] {
-        guard let query, !query.isEmpty else { return [] }
-        return query.split(separator: "&", omittingEmptySubsequences: true).compactMap { item in
-            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = PercentEncoding.decode(parts[0], plusIsSpace: true),
-                  let value = parts.count > 1 ? PercentEncoding.decode(parts[1], plusIsSpace: true) : ""
-            else { return nil }
-            return QueryItem(name: name, value: value)
-        }
+        QueryItem.items(in: query)
     }
 
     /// The value of the first query item with this name.

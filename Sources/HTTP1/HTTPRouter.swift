@@ -21,6 +21,7 @@ public struct HTTPRouter: Sendable {
 
     private struct Route: Sendable {
         let method: HTTPMethod
+        let pattern: String
         let segments: [Segment]
         let handler: HTTPHandler
     }
@@ -33,7 +34,7 @@ public struct HTTPRouter: Sendable {
     /// Routes `method` on paths matching `pattern` to `handler`. A later route for the same
     /// method and pattern never wins over an earlier one.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, handler: @escaping HTTPHandler) {
-        routes.append(Route(method: method, segments: Self.segments(ofPattern: pattern), handler: handler))
+        routes.append(Route(method: method, pattern: pattern, segments: Self.segments(ofPattern: pattern), handler: handler))
     }
 
     /// Routes GET (and so HEAD).
@@ -78,6 +79,15 @@ public struct HTTPRouter: Sendable {
         switch resolve(method: method, path: path) {
         case .route: nil
         case .answer(let response): response
+        }
+    }
+
+    /// The route that would run for `method` on `path` (HEAD runs GET's): its method and
+    /// pattern, and the path's parameters; nil when routing answers by itself.
+    public func match(method: HTTPMethod, path: String) -> (method: HTTPMethod, pattern: String, parameters: [String: String])? {
+        switch resolve(method: method, path: path) {
+        case let .route(route, parameters): (route.method, route.pattern, parameters)
+        case .answer: nil
         }
     }
 

@@ -45,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "inctrl")
         let service = try InCTRLService(configuration: settings, logger: logger)
 
-        let server = HTTPServer(configuration: settings.httpServer, handler: service.handler)
+        let server = HTTPServer(configuration: settings.httpServer, headCheck: service.headCheck, handler: service.handler)
         service.runs(in: server)
 
         try server.start()

@@ -8,22 +8,9 @@ extension InCTRLService {
     /// per client address without keys, to every route but the probes.
     func admit(_ request: HTTPRequest, _ access: RouteAccess) throws(APIError) {
         var client = request.remoteAddress.map { "\($0.host)" } ?? "-"
-        if let keyring {
-            switch access {
-            case .open:
-                break
-            case .metrics where configuration.metricsPublic:
-                break
-            case .anyKey, .metrics, .scope:
-                let key = try authenticate(request, keyring)
-                RequestLabels.current?.set(keyID: key.id)
-                client = "key:" + key.id
-                if case let .scope(scope) = access, !key.allows(scope) {
-                    throw APIError(
-                        .forbidden, "The key '\(key.id)' may not do this: it needs the \(scope.rawValue) scope.",
-                        authenticate: "Bearer realm=\"inctrl\", error=\"insufficient_scope\", scope=\"\(scope.rawValue)\"")
-                }
-            }
+        if let key = try authenticate(request.headers, for: access) {
+            RequestLabels.current?.set(keyID: key.id)
+            client = "key:" + key.id
         }
         if let rateLimiter, access != .open, let wait = rateLimiter.take(for: client) {
             metrics.recordRejection(.rateLimited)
@@ -31,9 +18,29 @@ extension InCTRLService {
         }
     }
 
+    /// The key `headers` carry when `access` needs one (nil when it needs none, or when no
+    /// keys are configured), or the 401 or 403 to answer with.
+    func authenticate(_ headers: HTTPHeaders, for access: RouteAccess) throws(APIError) -> APIKey? {
+        guard let keyring else { return nil }
+        switch access {
+        case .open:
+            return nil
+        case .metrics where configuration.metricsPublic:
+            return nil
+        case .anyKey, .metrics, .scope:
+            let key = try authenticate(headers, keyring)
+            if case let .scope(scope) = access, !key.allows(scope) {
+                throw APIError(
+                    .forbidden, "The key '\(key.id)' may not do this: it needs the \(scope.rawValue) scope.",
+                    authenticate: "Bearer realm=\"inctrl\", error=\"insufficient_scope\", scope=\"\(scope.rawValue)\"")
+            }
+            return key
+        }
+    }
+
     /// The key of `Authorization: Bearer <key>`, or the 401 to answer with.
-    private func authenticate(_ request: HTTPRequest, _ keyring: APIKeyring) throws(APIError) -> APIKey {
-        guard let authorization = request.headers["Authorization"] else {
+    private func authenticate(_ headers: HTTPHeaders, _ keyring: APIKeyring) throws(APIError) -> APIKey {
+        guard let authorization = headers["Authorization"] else {
             throw APIError(.unauthorized, "This server needs an API key: send 'Authorization: Bearer <key>'.", authenticate: "Bearer realm=\"inctrl\"")
         }
         let parts = authorization.split(separator: " ", maxSplits: 1)

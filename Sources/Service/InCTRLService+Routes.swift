@@ -10,25 +10,59 @@ extension InCTRLService {
     /// The server handler: every route, wrapped so each response carries `X-Request-ID`,
     /// is counted in the metrics and gets one access-log line.
     public var handler: HTTPHandler {
+        let routes = routing().router
+        return { [self] request in await self.instrumented(request, routes) }
+    }
+
+    /// The head check for the server: from a request's head alone, before its body is read,
+    /// the router's 404 and 405, the API key's 401 and 403, and a 404 for a prompt set that
+    /// is not registered (in the path, or in `/score`'s `prompt_set` parameter).
+    public var headCheck: HTTPHeadCheck {
+        let (router, access) = routing()
+        return { [self] head in
+            if let answer = router.response(toMethod: head.method, path: head.path) { return answer }
+            guard let route = router.match(method: head.method, path: head.path) else { return nil }
+            do throws(APIError) {
+                _ = try authenticate(head.headers, for: access["\(route.method.rawValue) \(route.pattern)"] ?? .open)
+                let named = route.parameters["id"] ?? (route.pattern.hasPrefix("/score") ? head.queryValue("prompt_set") : nil)
+                if let named, registry.isKnown(PromptSetID(named)) == false {
+                    throw APIError.unknownPromptSet(named.count <= 64 ? named : String(named.prefix(64)) + "…")
+                }
+                return nil
+            } catch {
+                return error.response
+            }
+        }
+    }
+
+    /// Every route: the router, and who may call each (`"METHOD pattern"` → access).
+    private func routing() -> (router: HTTPRouter, access: [String: RouteAccess]) {
         var router = HTTPRouter()
-        route(&router, .get, "/", .open) { service, request in service.console(request) }
-        route(&router, .get, "/healthz", .open) { _, _ in
+        var access: [String: RouteAccess] = [:]
+        func route(
+            _ method: HTTPMethod, _ pattern: String, _ allowed: RouteAccess,
+            _ body: @escaping @Sendable (InCTRLService, HTTPRequest) async throws -> HTTPResponse
+        ) {
+            self.route(&router, method, pattern, allowed, body)
+            access["\(method.rawValue) \(pattern)"] = allowed
+        }
+        route(.get, "/", .open) { service, request in service.console(request) }
+        route(.get, "/healthz", .open) { _, _ in
             HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: Self.healthyBody)
         }
-        route(&router, .get, "/readyz", .open) { service, _ in try await service.readiness() }
-        route(&router, .get, "/metrics", .metrics) { service, _ in await service.metricsResponse() }
-        route(&router, .get, "/openapi.yaml", .anyKey) { service, _ in service.openAPIDocument() }
-        route(&router, .post, "/prompts", .scope(.admin)) { service, request in try await service.registerPromptSet(request) }
-        route(&router, .get, "/prompts", .scope(.score)) { service, _ in try await service.listPromptSets() }
-        route(&router, .get, "/prompts/{id}", .scope(.score)) { service, request in try await service.describePromptSet(request) }
-        route(&router, .delete, "/prompts/{id}", .scope(.admin)) { service, request in try await service.deletePromptSet(request) }
-        route(&router, .post, "/prompts/{id}/calibration", .scope(.admin)) { service, request in try await service.calibratePromptSet(request) }
-        route(&router, .put, "/prompts/{id}/threshold", .scope(.admin)) { service, request in try await service.setThreshold(request) }
-        route(&router, .delete, "/prompts/{id}/threshold", .scope(.admin)) { service, request in try await service.clearThreshold(request) }
-        route(&router, .post, "/score", .scope(.score)) { service, request in try await service.score(request) }
-        route(&router, .post, "/score/batch", .scope(.score)) { service, request in try await service.scoreBatch(request) }
-        let routes = router
-        return { [self] request in await self.instrumented(request, routes) }
+        route(.get, "/readyz", .open) { service, _ in try await service.readiness() }
+        route(.get, "/metrics", .metrics) { service, _ in await service.metricsResponse() }
+        route(.get, "/openapi.yaml", .anyKey) { service, _ in service.openAPIDocument() }
+        route(.post, "/prompts", .scope(.admin)) { service, request in try await service.registerPromptSet(request) }
+        route(.get, "/prompts", .scope(.score)) { service, _ in try await service.listPromptSets() }
+        route(.get, "/prompts/{id}", .scope(.score)) { service, request in try await service.describePromptSet(request) }
+        route(.delete, "/prompts/{id}", .scope(.admin)) { service, request in try await service.deletePromptSet(request) }
+        route(.post, "/prompts/{id}/calibration", .scope(.admin)) { service, request in try await service.calibratePromptSet(request) }
+        route(.put, "/prompts/{id}/threshold", .scope(.admin)) { service, request in try await service.setThreshold(request) }
+        route(.delete, "/prompts/{id}/threshold", .scope(.admin)) { service, request in try await service.clearThreshold(request) }
+        route(.post, "/score", .scope(.score)) { service, request in try await service.score(request) }
+        route(.post, "/score/batch", .scope(.score)) { service, request in try await service.scoreBatch(request) }
+        return (router, access)
     }
 
     /// Registers `body` for `method` and `pattern`, callable as `access` allows; it labels

@@ -61,6 +61,33 @@ import Testing
         #expect(ready.1["authentication"] as? String == "api_keys")
     }
 
+    /// A key, a scope and a prompt set are checked from the request's head: a client that
+    /// declares a large body is refused before sending it, even with `Expect: 100-continue`.
+    @Test func refusalsComeFromTheHeadBeforeTheBody() async throws {
+        let keys = try Keys()
+        let running = try await Running(dataDirectory: try PromptSetTestData.scratchDirectory("access-head")) { $0.apiKeysFile = keys.path }
+        defer { Task { await running.stop() } }
+        let port = running.server.port!
+        let unknown = String(repeating: "c", count: 32)
+        let cases: [(head: String, status: Int, code: String)] = [
+            ("POST /prompts HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: 20000000\r\n", 401, "unauthorized"),
+            ("POST /prompts HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \(keys.scorer)\r\nContent-Type: application/json\r\nContent-Length: 20000000\r\nExpect: 100-continue\r\n", 403, "forbidden"),
+            ("POST /score?prompt_set=\(unknown) HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \(keys.scorer)\r\nContent-Type: image/png\r\nContent-Length: 20000000\r\n", 404, "unknown_prompt_set"),
+            ("POST /prompts/\(unknown)/calibration HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer \(keys.admin)\r\nContent-Type: application/json\r\nContent-Length: 20000000\r\nExpect: 100-continue\r\n", 404, "unknown_prompt_set"),
+            ("PUT /score HTTP/1.1\r\nHost: h\r\nContent-Length: 20000000\r\n", 405, "method_not_allowed"),
+        ]
+        for (head, status, code) in cases {
+            let client = try LoopbackClient(port: port)
+            try client.send(head + "\r\n")
+            // Only the head was sent: an answer now means the body was never waited for.
+            let response = try client.readResponse(seconds: 5)
+            #expect(response.status == status && response.errorCode == code, "\(head.prefix(40)): \(response.status) \(response.errorCode ?? "-")")
+            #expect(response.headers["connection"] == "close")
+        }
+        // With a key and a known set the body is read as usual.
+        #expect(try await running.send("GET", "/prompts", headers: Self.bearer(keys.scorer)).status == 200)
+    }
+
     @Test func metricsCanBePublicAndKeysReloadOnDemand() async throws {
         let keys = try Keys()
         let running = try await Running(dataDirectory: try PromptSetTestData.scratchDirectory("access-reload")) {

@@ -61,7 +61,7 @@ import Testing
 
     /// A value other than the default for every key, as an environment variable spells it.
     static let overrides: [String: String] = [
-        "host": "0.0.0.0", "port": "9090", "model": "/srv/inctrl/bundle", "data_dir": "/var/lib/inctrl",
+        "host": "0.0.0.0", "port": "9090", "max_inflight_body_bytes": "4194304", "model": "/srv/inctrl/bundle", "data_dir": "/var/lib/inctrl",
         "precision": "bf16", "max_body_bytes": "1048576", "max_header_bytes": "16384",
         "max_connections": "64", "header_timeout_s": "2.5", "body_timeout_s": "120",
         "idle_timeout_s": "5", "write_timeout_s": "7.25", "shutdown_grace_s": "0", "queue_size": "4",

@@ -10,6 +10,7 @@ extension ServiceConfiguration {
         http.maxConnections = maxConnections
         http.maxHeaderBytes = maxHeaderBytes
         http.maxBodyBytes = maxBodyBytes
+        http.maxInflightBodyBytes = maxInflightBodyBytes
         http.headerTimeout = headerTimeout
         http.bodyTimeout = bodyTimeout
         http.idleTimeout = idleTimeout

@@ -11,6 +11,7 @@ extension ServiceConfiguration {
         .text("data_dir", \.dataDirectory, meaning: "Directory where prompt sets are stored; created if missing."),
         .choice("precision", \.precision, meaning: "Precision of the CLIP towers' matmuls: fp32 (the reference's arithmetic) or bf16 (faster; refused at start where the CPU does not multiply bf16 natively)."),
         .integer("max_body_bytes", \.maxBodyBytes, in: 1...Int.max, meaning: "Largest request body in bytes (413 beyond)."),
+        .integer("max_inflight_body_bytes", \.maxInflightBodyBytes, in: 1...Int.max, meaning: "Most request-body bytes held in memory at once over all connections (503 with Retry-After beyond, before the body is read); at least max_body_bytes."),
         .integer("max_header_bytes", \.maxHeaderBytes, in: 1024...(1024 * 1024), meaning: "Largest request header section in bytes (431 beyond)."),
         .integer("max_connections", \.maxConnections, in: 1...Int.max, meaning: "Most client connections open at once."),
         .seconds("header_timeout_s", \.headerTimeout, meaning: "Seconds a client has to send its request headers (408 beyond)."),

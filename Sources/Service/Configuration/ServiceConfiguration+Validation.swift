@@ -28,6 +28,12 @@ extension ServiceConfiguration {
                 key: "host", source: source(of: "host"),
                 reason: "is \(host), beyond loopback, and no api_keys_file is set: anyone who reaches the port could register and delete prompt sets. Create a key with 'inctrl keys create --id NAME --scopes score,admin --file keys.json' and set api_keys_file (INCTRL_API_KEYS_FILE) to that file, or set allow_unauthenticated to true to accept the risk")
         }
+        // One body must fit in the budget, or no request of that size could ever be read.
+        if maxInflightBodyBytes < maxBodyBytes {
+            throw .invalidValue(
+                key: "max_inflight_body_bytes", source: source(of: "max_inflight_body_bytes"),
+                reason: "is \(maxInflightBodyBytes), less than max_body_bytes (\(maxBodyBytes)); a request of the largest size could never be read, so raise it or lower max_body_bytes")
+        }
         // A batch holds a place in the model queue for each of its images, so a larger batch
         // could never be admitted.
         if maxBatchImages > queueSize {

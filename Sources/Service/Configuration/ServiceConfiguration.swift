@@ -25,6 +25,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var precision = Precision.fp32
     /// Largest request body, in bytes, after any chunked decoding (413 beyond).
     public var maxBodyBytes = 32 * 1024 * 1024
+    /// Most request-body bytes held in memory at once over all connections; a request whose
+    /// declared (or growing chunked) body would pass it gets 503 before its body is read.
+    public var maxInflightBodyBytes = 256 * 1024 * 1024
     /// Largest request header section, in bytes (431 beyond).
     public var maxHeaderBytes = 32 * 1024
     /// Most client connections open at once; further clients wait in the kernel's backlog.

@@ -31,6 +31,7 @@ extension PromptSetRegistry {
         let entry = try await work.value
         entries[id] = entry
         metrics.setPromptSetCount(entries.count)
+        publish()
         return Registration(entry: entry, created: true)
     }
 

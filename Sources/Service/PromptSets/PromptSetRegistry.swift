@@ -1,6 +1,7 @@
 import Foundation
 import InCTRL
 import Logging
+import Synchronization
 
 /// The one owner of prompt-set state: the registered sets' records, their derived features
 /// and the class names' text priors in memory, and the limits on all of them. Routes ask it;
@@ -42,6 +43,10 @@ public actor PromptSetRegistry {
         let key: DerivedFeatureKey
     }
 
+    /// What the HTTP server's head check may read without awaiting the actor: whether the
+    /// registry serves, and the ids it serves. Published by the registry on every change.
+    private nonisolated let published = Mutex<(serving: Bool, ids: Set<PromptSetID>)>((false, []))
+
     /// Where sets are kept across restarts.
     public nonisolated let store: any PromptSetStore
     /// What the registry accepts.
@@ -81,6 +86,22 @@ public actor PromptSetRegistry {
     /// Starts answering requests; call after ``open(model:pipeline:)``.
     public func markReady() {
         serving = compute != nil
+        publish()
+    }
+
+    /// Whether `id` is registered: nil while the registry is not serving (or for a text that
+    /// is no id, false), for checks that must not wait for the actor.
+    public nonisolated func isKnown(_ id: PromptSetID?) -> Bool? {
+        published.withLock { state in
+            guard state.serving else { return nil }
+            return id.map(state.ids.contains) ?? false
+        }
+    }
+
+    /// Publishes the served ids for ``isKnown(_:)``.
+    func publish() {
+        let ids = Set(entries.keys)
+        published.withLock { $0 = (serving, ids) }
     }
 
     /// The model the registry computes with, once open.
@@ -123,6 +144,7 @@ public actor PromptSetRegistry {
         }
         guard let entry = entries.removeValue(forKey: id) else { throw PromptSetRegistryError.notFound(id) }
         metrics.setPromptSetCount(entries.count)
+        publish()
         let store = self.store
         let deletion = Task { try await store.delete(id) }
         deletions[id] = deletion
@@ -133,6 +155,7 @@ public actor PromptSetRegistry {
             // Still stored, so still served.
             entries[id] = entry
             metrics.setPromptSetCount(entries.count)
+            publish()
             throw error
         }
     }
