@@ -7,6 +7,9 @@ struct ConnectionSettings: Sendable {
     let requestIDHeader: String?
     let startsHandlersOnEventLoop: Bool
     let handler: HTTPHandler
+    /// The TLS context connections make their sessions from; nil for plain HTTP. Set by
+    /// `HTTPServer.start`, which reads the files.
+    var tls: TLSContext?
 
     init(configuration: HTTPServer.Configuration, handler: @escaping HTTPHandler) {
         parserLimits = configuration.parserLimits
