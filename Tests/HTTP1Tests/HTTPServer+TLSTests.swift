@@ -76,6 +76,41 @@ import Testing
         }
     }
 
+    @Test func aKeyUpdateFromTheClientIsAnsweredAndTheConnectionGoesOn() async throws {
+        try await withTLSServer { _, port, _ in
+            let client = try ExternalCommand(["openssl", "s_client", "-connect", "127.0.0.1:\(port)", "-tls1_3", "-crlf"])
+            while let line = await client.readLine(), !line.hasPrefix("Verify return code") {}
+            // "K" asks s_client for a KeyUpdate that requests one back (RFC 8446 §4.6.3): the
+            // server has to write while it reads.
+            client.write("K\n")
+            try await Task.sleep(for: .milliseconds(200))
+            client.write("GET /after-key-update HTTP/1.1\nHost: h\nConnection: close\n\n")
+            let result = await client.finish()
+            #expect(result.errorOutput.contains("KEYUPDATE"))
+            #expect(result.output.contains("HTTP/1.1 200 OK"))
+            #expect(result.output.contains("GET /after-key-update - "), "\(result.output)")
+        }
+    }
+
+    @Test func largeBodiesTravelBothWaysOverTLS() async throws {
+        let handler: HTTPHandler = { request in HTTPResponse(body: request.body) }
+        let files = try await TLSFiles.make()
+        defer { files.remove() }
+        // Larger than the socket buffers both ways, so reads and writes both block part-way.
+        let upload = files.directory + "/upload.bin"
+        let block = (0..<251).map { UInt8($0) }
+        try Data((0..<(6 * 1024 * 1024 / 251)).flatMap { _ in block }).write(to: URL(fileURLWithPath: upload))
+        let configuration = testConfiguration { $0.tls = files.configuration() }
+        try await withServer(configuration, handler: handler) { _, port in
+            let result = try await ExternalCommand.run([
+                "sh", "-c",
+                "curl -sk --http1.1 --max-time 20 --data-binary @\(upload) -H 'Content-Type: application/octet-stream' "
+                    + "https://127.0.0.1:\(port)/echo | cmp - \(upload) && echo same",
+            ])
+            #expect(result.output == "same\n", "\(result.output) \(result.errorOutput)")
+        }
+    }
+
     // MARK: - Clients that do not
 
     @Test func plainHTTPToTheTLSPortIsToldToUseHTTPS() async throws {
