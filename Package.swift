@@ -34,7 +34,7 @@ let package = Package(
             // The HTML entity table, data written by tools/make_html_entity_table.py.
             resources: [.embedInCode("Resources/html-entities.txt")]),
         .target(name: "InCTRL", dependencies: ["CLIP", "Tensor", "Imaging"]),
-        .target(name: "HTTP1", dependencies: ["CEpoll"]),
+        .target(name: "HTTP1", dependencies: ["CEpoll", "COpenSSL"]),
         .executableTarget(name: "http1-echo", dependencies: ["HTTP1"], path: "Benchmarks/http1-echo"),
         .target(
             name: "Service",

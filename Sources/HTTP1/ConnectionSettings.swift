@@ -10,6 +10,9 @@ struct ConnectionSettings: Sendable {
     let bodyBudget: BodyBudget
     let headCheck: HTTPHeadCheck?
     let handler: HTTPHandler
+    /// The TLS context connections make their sessions from; nil for plain HTTP. Set by
+    /// `HTTPServer.start`, which reads the files.
+    var tls: TLSContext?
 
     init(configuration: HTTPServer.Configuration, headCheck: HTTPHeadCheck?, handler: @escaping HTTPHandler) {
         parserLimits = configuration.parserLimits

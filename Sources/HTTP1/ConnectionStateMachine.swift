@@ -18,6 +18,8 @@ struct ConnectionStateMachine: Sendable {
         var write: Duration
         /// After the last response, how long to drain the client's input before closing.
         var lingeringClose: Duration
+        /// From accept to the end of the TLS handshake, on a connection that has one.
+        var handshake = Duration.seconds(10)
     }
 
     /// Where the reading side is.
@@ -52,23 +54,29 @@ struct ConnectionStateMachine: Sendable {
     private(set) var isLingering = false
     /// Whether the server is shutting down.
     private(set) var isShuttingDown = false
+    /// Whether the TLS handshake is still under way; no HTTP is read until it ends.
+    private(set) var isHandshaking: Bool
 
     private var inputClockStart: ContinuousClock.Instant
     private var hasReceivedARequest = false
     private var writeStalledSince: ContinuousClock.Instant?
     private var lingeringDeadline: ContinuousClock.Instant?
+    private let handshakeDeadline: ContinuousClock.Instant
 
-    /// A connection accepted at `now`.
-    init(acceptedAt now: ContinuousClock.Instant, timeouts: Timeouts, maxPipelinedRequests: Int) {
+    /// A connection accepted at `now`, which first completes a TLS handshake if
+    /// `awaitsHandshake`.
+    init(acceptedAt now: ContinuousClock.Instant, timeouts: Timeouts, maxPipelinedRequests: Int, awaitsHandshake: Bool = false) {
         self.timeouts = timeouts
         self.maxPipelinedRequests = maxPipelinedRequests
         inputClockStart = now
+        isHandshaking = awaitsHandshake
+        handshakeDeadline = now + timeouts.handshake
     }
 
     /// Whether the next request may be parsed now: reading has not stopped and fewer than
     /// the allowed number of responses are owed.
     var canReadAnotherRequest: Bool {
-        input != .stopped && !isLingering && outstandingResponses < maxPipelinedRequests
+        !isHandshaking && input != .stopped && !isLingering && outstandingResponses < maxPipelinedRequests
     }
 
     /// Whether the response being prepared may leave the connection open.
@@ -83,6 +91,20 @@ struct ConnectionStateMachine: Sendable {
     }
 
     // MARK: - Events
+
+    /// The TLS handshake finished: the first request's header clock starts now, so a slow
+    /// handshake does not eat into it.
+    mutating func handshakeCompleted(at now: ContinuousClock.Instant) {
+        isHandshaking = false
+        inputClockStart = now
+    }
+
+    /// The client spoke plain HTTP to the TLS port: no handshake will happen, and the one
+    /// response owed is the refusal.
+    mutating func handshakeRefused() {
+        isHandshaking = false
+        requestRejected()
+    }
 
     /// The parser now waits in `phase`.
     mutating func inputObserved(_ phase: HTTPRequestParser.Phase, at now: ContinuousClock.Instant) {
@@ -153,6 +175,7 @@ struct ConnectionStateMachine: Sendable {
 
     /// The earliest moment something must happen without any event, or nil.
     var deadline: ContinuousClock.Instant? {
+        if isHandshaking { return handshakeDeadline }
         if let lingeringDeadline { return lingeringDeadline }
         var earliest = writeStalledSince.map { $0 + timeouts.write }
         if let inputDeadline {
@@ -173,6 +196,10 @@ struct ConnectionStateMachine: Sendable {
 
     /// What to do at `now`, if a deadline has passed.
     mutating func expire(at now: ContinuousClock.Instant) -> Expiry? {
+        if isHandshaking {
+            // Nothing was asked in HTTP, so there is nothing to answer.
+            return now >= handshakeDeadline ? .close : nil
+        }
         if let lingeringDeadline {
             return now >= lingeringDeadline ? .close : nil
         }

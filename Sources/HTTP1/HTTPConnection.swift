@@ -16,6 +16,10 @@ import Glibc
 /// A request's reservation travels with it: held while its body arrives and while it waits
 /// its turn, and given back when its handler returns, when it is refused, or when the
 /// connection closes.
+///
+/// On an HTTPS server the connection first completes the TLS handshake, then moves its bytes
+/// through its `TLSSession` (see `ConnectionTransport`); everything above the transport is the
+/// same for both.
 final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     /// Work waiting its turn, in request order.
     private enum PendingWork {
@@ -46,6 +50,12 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
 
     private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
+    /// The answer to plain HTTP on the TLS port, in the spirit of nginx's 497: the client
+    /// learns what to change rather than seeing the connection drop.
+    private static var httpsRequiredResponse: HTTPResponse {
+        .error(.badRequest, code: "https_required", message: "This port speaks HTTPS; use https://.")
+    }
+
     private let socket: Int32
     private let remoteAddress: SocketAddress?
     private let loop: EventLoop
@@ -60,6 +70,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     private var inFlight: InFlight?
     private var handlerGeneration = 0
     private var outbound = OutboundBuffer()
+    private var transport = ConnectionTransport.plain
     private var registration: UInt64?
     /// The kernel may hold input not read yet: set by every readable edge (registering a
     /// socket that already has input brings one), cleared by a read that finds it drained.
@@ -69,6 +80,12 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     private var peerHasClosed = false
     /// The last write stopped short; the next writable edge clears it.
     private var isOutputBlocked = false
+    /// A TLS read could not go on until the socket takes output; the next writable edge
+    /// lets reading resume.
+    private var inputAwaitsWritable = false
+    /// A TLS write could not go on until input arrives; the next readable edge lets
+    /// writing resume.
+    private var outputAwaitsReadable = false
     private var isAdvancing = false
     private var isClosed = false
 
@@ -79,7 +96,8 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         remoteAddress = SocketAddress.peer(of: socket)
         parser = HTTPRequestParser(limits: settings.parserLimits)
         lifecycle = ConnectionStateMachine(
-            acceptedAt: now, timeouts: settings.timeouts, maxPipelinedRequests: settings.maxPipelinedRequests
+            acceptedAt: now, timeouts: settings.timeouts, maxPipelinedRequests: settings.maxPipelinedRequests,
+            awaitsHandshake: settings.tls != nil
         )
     }
 
@@ -91,6 +109,14 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     /// Registers with the loop. Returns false, having closed the socket, if the loop cannot
     /// watch it.
     func start() -> Bool {
+        if let context = settings.tls {
+            guard let session = context.makeSession(socket: socket) else {
+                isClosed = true
+                Glibc.close(socket)
+                return false
+            }
+            transport = .tls(session)
+        }
         do {
             registration = try loop.register(
                 socket, events: [.readable, .writable, .peerClosed, .edgeTriggered], handler: self
@@ -110,12 +136,20 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         guard !isClosed else { return }
         if !events.isDisjoint(with: [.readable, .peerClosed, .hangUp, .error]) {
             mayHaveInput = true
+            if outputAwaitsReadable {
+                outputAwaitsReadable = false
+                isOutputBlocked = false
+            }
         }
         if !events.isDisjoint(with: [.peerClosed, .hangUp, .error]) {
             peerHasClosed = true
         }
         if events.contains(.writable) {
             isOutputBlocked = false
+            if inputAwaitsWritable {
+                inputAwaitsWritable = false
+                mayHaveInput = true
+            }
         }
         advance()
     }
@@ -176,6 +210,10 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         var readsLeft = Self.readsPerTurn
         var progressed = true
         while progressed && !isClosed {
+            if lifecycle.isHandshaking {
+                progressed = continueHandshake()
+                continue
+            }
             progressed = readInput(readsLeft: &readsLeft)
             progressed = parseRequests() || progressed
             progressed = startPendingWork() || progressed
@@ -193,7 +231,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
             close()
             return
         }
-        if mayHaveInput && wantsInput {
+        if mayHaveInput && wantsInput && !lifecycle.isHandshaking {
             // Out of reads for this turn; no new edge will come for input already waiting.
             loop.execute { self.advance() }
         }
@@ -212,35 +250,91 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     private func readInput(readsLeft: inout Int) -> Bool {
         guard mayHaveInput, readsLeft > 0, !isClosed, wantsInput else { return false }
         readsLeft -= 1
-        while true {
-            let count = recv(socket, loop.readBuffer.baseAddress, loop.readBuffer.count, 0)
-            if count > 0 {
-                // A short read emptied the socket; data arriving later brings a new edge. After
-                // the peer's shutdown, reading goes on to the end of the stream.
-                if count < loop.readBuffer.count && !peerHasClosed { mayHaveInput = false }
-                // After the last request has been read (or refused), input is only drained: it
-                // is never parsed, so nothing can be smuggled after a framing error.
-                if !lifecycle.isLingering && lifecycle.input != .stopped {
-                    parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count]))
+        // While lingering, TLS has said its close_notify: what still arrives is drained as
+        // raw bytes, never decrypted.
+        let reader = lifecycle.isLingering ? ConnectionTransport.plain : transport
+        switch reader.receive(from: socket, into: loop.readBuffer) {
+        case .transferred(let count):
+            // A short read emptied the socket; data arriving later brings a new edge. After
+            // the peer's shutdown, reading goes on to the end of the stream. TLS reads on
+            // until one blocks.
+            if reader.shortReadMeansDrained && count < loop.readBuffer.count && !peerHasClosed { mayHaveInput = false }
+            // After the last request has been read (or refused), input is only drained: it
+            // is never parsed, so nothing can be smuggled after a framing error.
+            if !lifecycle.isLingering && lifecycle.input != .stopped {
+                parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count]))
+            }
+            return true
+        case .blocked(let readiness):
+            mayHaveInput = false
+            if readiness == .writable { inputAwaitsWritable = true }
+            return false
+        case .closed:
+            // End of stream, a reset, or a TLS error. RFC 9112 §9.6 lets a client half-close
+            // after its request, but that cannot be told apart from a client that went away;
+            // as nginx does by default, the connection is treated as gone and its handler
+            // cancelled.
+            close()
+            return false
+        }
+    }
+
+    /// Takes the TLS handshake as far as the socket allows; returns true once the
+    /// connection is ready to read HTTP (the handshake is complete, or the client turned out
+    /// to speak plain HTTP and is owed the refusal).
+    private func continueHandshake() -> Bool {
+        guard case .tls(let session) = transport else { return false }
+        if !session.hasCheckedFirstByte {
+            var first: UInt8 = 0
+            let count = recv(socket, &first, 1, Int32(MSG_PEEK))
+            if count < 0 {
+                let error = errno
+                if error == EINTR { return true }
+                if error == EAGAIN || error == EWOULDBLOCK {
+                    mayHaveInput = false
+                } else {
+                    close()
                 }
-                return true
+                return false
             }
             if count == 0 {
-                // RFC 9112 §9.6 lets a client half-close after its request, but that cannot be
-                // told apart from a client that went away; as nginx does by default, the
-                // connection is treated as gone and its handler cancelled.
+                // Connected and left without a word.
                 close()
                 return false
             }
-            let error = errno
-            if error == EINTR { continue }
-            if error == EAGAIN || error == EWOULDBLOCK {
-                mayHaveInput = false
-            } else {
-                close()
+            session.hasCheckedFirstByte = true
+            if TLSSession.startsPlainHTTP(first) {
+                refusePlainHTTP()
+                return true
             }
+        }
+        switch session.handshake() {
+        case .complete:
+            lifecycle.handshakeCompleted(at: .now)
+            // The client may have sent its request right behind its last handshake message.
+            mayHaveInput = true
+            return true
+        case .blocked(until: .readable):
+            mayHaveInput = false
+            return false
+        case .blocked(until: .writable):
+            isOutputBlocked = true
+            return false
+        case .failed:
+            // Abrupt closes, scanners and clients that accept none of the offered versions
+            // or protocols end here, quietly: no handshake means no one to answer.
+            close()
             return false
         }
+    }
+
+    /// Answers plain HTTP sent to the TLS port with `400 https_required` in plain text, then
+    /// closes. The request itself is drained unread.
+    private func refusePlainHTTP() {
+        transport = .plain
+        lifecycle.handshakeRefused()
+        pendingWork.append(.respond(Self.httpsRequiredResponse, .unreadableRequest))
+        mayHaveInput = true
     }
 
     /// Turns buffered bytes into queued requests while the pipeline has room.
@@ -457,17 +551,19 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         let now = ContinuousClock.now
         var finishedResponse = false
         while outbound.hasPendingBytes {
-            let written = outbound.withPendingBytes { bytes in
-                send(socket, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            let outcome = outbound.withPendingBytes { bytes in
+                transport.send(to: socket, bytes)
             }
-            guard written >= 0 else {
-                let error = errno
-                if error == EINTR { continue }
-                if error == EAGAIN || error == EWOULDBLOCK {
-                    isOutputBlocked = true
-                    lifecycle.writeStalled(at: now)
-                    return finishedResponse
-                }
+            let written: Int
+            switch outcome {
+            case .transferred(let count):
+                written = count
+            case .blocked(let readiness):
+                isOutputBlocked = true
+                if readiness == .readable { outputAwaitsReadable = true }
+                lifecycle.writeStalled(at: now)
+                return finishedResponse
+            case .closed:
                 close()
                 return false
             }
@@ -488,6 +584,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     /// too or the lingering timeout passes: closing with unread input would make the kernel
     /// send a reset, which can destroy the response before the client reads it (RFC 9112 §9.6).
     private func startLingering() {
+        if case .tls(let session) = transport { session.sendCloseNotify() }
         shutdown(socket, Int32(SHUT_WR))
     }
 
@@ -506,6 +603,11 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         dropPendingWork()
         releaseParserBuffers()
         if let registration { loop.unregister(registration, descriptor: socket) }
+        if case .tls(let session) = transport {
+            session.sendCloseNotify()
+            // Releases the session, which frees its SSL.
+            transport = .plain
+        }
         Glibc.close(socket)
         loop.connectionClosed(self)
     }

@@ -31,9 +31,9 @@ extension HTTPServer {
         /// the body returns (or the request is refused, or the connection closes). Must be at
         /// least `maxBodyBytes`, or a body within limits could never be admitted.
         public var maxInflightBodyBytes = 256 * 1024 * 1024
-        /// Time allowed to receive a whole header section — from accept for a connection's
-        /// first request, from its first byte for later ones. Slow clients get 408 and are
-        /// closed (the slowloris defence).
+        /// Time allowed to receive a whole header section — from accept (with TLS, from the
+        /// end of the handshake) for a connection's first request, from its first byte for
+        /// later ones. Slow clients get 408 and are closed (the slowloris defence).
         public var headerTimeout = Duration.seconds(10)
         /// Time allowed to receive a whole body after its header section (408 and close).
         public var bodyTimeout = Duration.seconds(60)
@@ -66,6 +66,11 @@ extension HTTPServer {
         /// other connections of that loop. With `false`, handlers start on Swift's global
         /// executor instead.
         public var startsHandlersOnEventLoop = true
+        /// Serve HTTPS with this certificate and key instead of plain HTTP. The files are
+        /// read by `start`, which fails naming a file that is unreadable, malformed or does
+        /// not match; `HTTPServer.reloadTLS` reads them again. Plain HTTP sent to the port is
+        /// answered `400 https_required` and closed.
+        public var tls: TLSConfiguration?
 
         /// The default configuration.
         public init() {}
@@ -82,7 +87,8 @@ extension HTTPServer {
         var timeouts: ConnectionStateMachine.Timeouts {
             ConnectionStateMachine.Timeouts(
                 header: headerTimeout, body: bodyTimeout, idle: idleTimeout,
-                write: writeTimeout, lingeringClose: lingeringCloseTimeout
+                write: writeTimeout, lingeringClose: lingeringCloseTimeout,
+                handshake: tls?.handshakeTimeout ?? .seconds(10)
             )
         }
 
@@ -108,8 +114,13 @@ extension HTTPServer {
                 ("headerTimeout", headerTimeout), ("bodyTimeout", bodyTimeout), ("idleTimeout", idleTimeout),
                 ("writeTimeout", writeTimeout), ("lingeringCloseTimeout", lingeringCloseTimeout),
                 ("shutdownGracePeriod", shutdownGracePeriod),
+                ("tls.handshakeTimeout", tls?.handshakeTimeout ?? .zero),
             ] {
                 try require(value >= .zero, "\(name) must not be negative")
+            }
+            if let tls {
+                try require(!tls.certificateChainFile.isEmpty, "tls.certificateChainFile must name a PEM file")
+                try require(!tls.privateKeyFile.isEmpty, "tls.privateKeyFile must name a PEM file")
             }
             try require(serverName.utf8.allSatisfy(HTTPSyntax.isFieldValueCharacter), "serverName must not contain control characters")
         }

@@ -16,7 +16,21 @@ import Synchronization
 ///
 /// It enforces the limits and timeouts of its `Configuration`, answers malformed requests
 /// itself (JSON error body, then close), keeps connections alive, answers pipelined
-/// requests in order, and shuts down gracefully.
+/// requests in order, and shuts down gracefully. With `Configuration.tls` it speaks HTTPS
+/// (TLS 1.2 and 1.3, through OpenSSL) on the same event loops.
+///
+/// A renewed certificate is taken up with `reloadTLS`. The server installs no handler for
+/// it, since a process usually reloads more than one thing on the same signal; wire it
+/// where the other reloads are:
+///
+/// ```swift
+/// signal(SIGHUP, SIG_IGN)
+/// let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+/// reload.setEventHandler {
+///     do { try server.reloadTLS() } catch { log("certificate kept: \(error)") }
+/// }
+/// reload.resume()
+/// ```
 public final class HTTPServer: Sendable {
     private struct State: ~Copyable {
         enum Phase {
@@ -33,6 +47,7 @@ public final class HTTPServer: Sendable {
         var drainedLoops = 0
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
         var signalSources: [(number: Int32, source: any DispatchSourceSignal)] = []
+        var tlsContext: TLSContext?
     }
 
     /// The configuration the server was created with.
@@ -75,15 +90,19 @@ public final class HTTPServer: Sendable {
             guard state.phase == .created else { throw .alreadyStarted }
             state.phase = .running
         }
-        // A write to a socket the client has closed must fail with EPIPE, not kill the process.
+        // A write to a socket the client has closed must fail with EPIPE, not kill the process
+        // (OpenSSL writes to the socket with plain write(2), which raises SIGPIPE).
         signal(SIGPIPE, SIG_IGN)
         do {
+            var settings = settings
+            settings.tls = try makeTLSContext()
             let listeners = try ListeningSocket.bindAll(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
-            let (loops, acceptor) = try startLoops(listeningOn: listeners)
+            let (loops, acceptor) = try startLoops(listeningOn: listeners, settings: settings)
             state.withLock { state in
                 state.loops = loops
                 state.acceptor = acceptor
                 state.addresses = listeners.map(\.address)
+                state.tlsContext = settings.tls
             }
         } catch {
             state.withLock { $0.phase = .created }
@@ -91,9 +110,21 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// The TLS context the configuration asks for, its files read and checked.
+    private func makeTLSContext() throws(HTTPServerError) -> TLSContext? {
+        guard let tls = configuration.tls else { return nil }
+        do throws(TLSError) {
+            return try TLSContext(configuration: tls)
+        } catch {
+            throw .tlsSetupFailed(error)
+        }
+    }
+
     /// Creates the event loops, has the first watch `listeners`, and starts their threads;
     /// on failure closes the listening sockets and stops whatever had started.
-    private func startLoops(listeningOn listeners: [ListeningSocket]) throws(HTTPServerError) -> ([EventLoop], Acceptor) {
+    private func startLoops(
+        listeningOn listeners: [ListeningSocket], settings: ConnectionSettings
+    ) throws(HTTPServerError) -> ([EventLoop], Acceptor) {
         let loops: [EventLoop]
         let acceptor: Acceptor
         do throws(SystemCallError) {
@@ -118,6 +149,19 @@ public final class HTTPServer: Sendable {
             throw .eventLoopFailed(reason: error.description)
         }
         return (loops, acceptor)
+    }
+
+    /// Reads the TLS certificate chain and key files again and serves new connections with
+    /// them; connections already open keep the certificate they started with. On error
+    /// (the error names the file) the server keeps serving with what it had. Before `start`,
+    /// it only checks the files. Callable from any thread, for example a SIGHUP handler.
+    public func reloadTLS() throws(TLSError) {
+        guard let tls = configuration.tls else { throw .notConfigured }
+        if let context = state.withLock({ $0.tlsContext }) {
+            try context.reload()
+        } else {
+            _ = try TLSContext(configuration: tls)
+        }
     }
 
     /// Connections open right now.

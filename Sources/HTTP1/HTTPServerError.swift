@@ -11,6 +11,8 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
     case eventLoopFailed(reason: String)
     /// `start` was called on a server that had already started.
     case alreadyStarted
+    /// The TLS certificate chain or key could not be loaded; the error names the file.
+    case tlsSetupFailed(TLSError)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible
             "Cannot start the server's event loops: \(reason). Raise the limits on open files or threads, or lower eventLoopCount."
         case .alreadyStarted:
             "The server has already been started; create a new one to start again."
+        case .tlsSetupFailed(let error):
+            error.description
         }
     }
 }

@@ -50,10 +50,20 @@ struct ServeCommand: AsyncParsableCommand {
 
         try server.start()
         server.shutdownOnSignals(gracePeriod: settings.shutdownGrace)
-        // SIGHUP reads the API keys file again, without dropping a connection.
+        // SIGHUP reads the API keys file and the TLS certificate and key again, without
+        // dropping a connection; a file that does not load leaves the one in use.
         signal(SIGHUP, SIG_IGN)
         let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        reload.setEventHandler { service.reloadKeys() }
+        reload.setEventHandler {
+            service.reloadKeys()
+            guard settings.httpServer.tls != nil else { return }
+            do {
+                try server.reloadTLS()
+                service.audit("tls.reloaded", ["certificate": settings.tlsCertificateFile])
+            } catch {
+                logger.error("could not reload the TLS certificate; the one in use stays", metadata: ["error": "\(error)"])
+            }
+        }
         reload.resume()
         logger.info(
             "listening",

@@ -67,7 +67,7 @@ extension InCTRLService {
     }
 
     /// One structured audit event: who (the key id) did what to which set.
-    func audit(_ event: String, _ details: [String: String] = [:]) {
+    public func audit(_ event: String, _ details: [String: String] = [:]) {
         var metadata: Logger.Metadata = ["event": "\(event)", "key": "\(currentKeyID)"]
         for (name, value) in details { metadata[name] = "\(value)" }
         auditLogger.notice("audit", metadata: metadata)

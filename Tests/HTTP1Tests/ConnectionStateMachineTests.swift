@@ -18,6 +18,38 @@ import Testing
         #expect(lifecycle.expire(at: start + .seconds(10)) == .close)
     }
 
+    @Test func aTLSConnectionHasOnlyTheHandshakeDeadlineUntilItCompletes() {
+        var lifecycle = ConnectionStateMachine(
+            acceptedAt: start, timeouts: timeouts, maxPipelinedRequests: 4, awaitsHandshake: true
+        )
+        #expect(lifecycle.isHandshaking)
+        #expect(!lifecycle.canReadAnotherRequest)
+        #expect(lifecycle.deadline == start + timeouts.handshake)
+        #expect(lifecycle.expire(at: start + timeouts.handshake - .milliseconds(1)) == nil)
+        lifecycle.handshakeCompleted(at: start + .seconds(3))
+        #expect(lifecycle.canReadAnotherRequest)
+        // The first request's header clock starts at the end of the handshake.
+        #expect(lifecycle.deadline == start + .seconds(13))
+    }
+
+    @Test func aStalledHandshakeClosesSilently() {
+        var lifecycle = ConnectionStateMachine(
+            acceptedAt: start, timeouts: timeouts, maxPipelinedRequests: 4, awaitsHandshake: true
+        )
+        #expect(lifecycle.expire(at: start + timeouts.handshake) == .close)
+    }
+
+    @Test func plainHTTPOnTheTLSPortOwesOneRefusalAndReadsNothing() {
+        var lifecycle = ConnectionStateMachine(
+            acceptedAt: start, timeouts: timeouts, maxPipelinedRequests: 4, awaitsHandshake: true
+        )
+        lifecycle.handshakeRefused()
+        #expect(!lifecycle.isHandshaking)
+        #expect(lifecycle.outstandingResponses == 1)
+        #expect(lifecycle.input == .stopped)
+        #expect(!lifecycle.canReadAnotherRequest)
+    }
+
     @Test func theFirstRequestsHeaderClockRunsFromAcceptNotFromEachByte() {
         var lifecycle = machine()
         lifecycle.inputObserved(.head, at: start + .seconds(4))

@@ -199,12 +199,16 @@ import Testing
     /// `shutting_down` instead of starting model work; readiness turns 503 too.
     @Test func aShuttingDownServerRefusesNewModelWork() async throws {
         let running = try await InCTRLServiceTests.Running(dataDirectory: try PromptSetTestData.scratchDirectory("shutdown"))
+        // A registered set, so the request passes the checks made from its head.
+        let registration = [UInt8](try JSONSerialization.data(withJSONObject: ["images": [Data(try InCTRLServiceTests.cell("0004_functional")).base64EncodedString()]]))
+        let id = try #require(try await running.json("POST", "/prompts", body: registration, contentType: "application/json").1["id"] as? String)
+        let connectionsBefore = running.server.openConnectionCount
         let client = try LoopbackClient(port: running.server.port!)
         let image = try InCTRLServiceTests.cell("0001_defective")
-        try client.send(Array("POST /score?prompt_set=\(String(repeating: "a", count: 32)) HTTP/1.1\r\nHost: h\r\nContent-Type: image/png\r\nContent-Length: \(image.count)\r\n\r\n".utf8) + image.prefix(100))
+        try client.send(Array("POST /score?prompt_set=\(id) HTTP/1.1\r\nHost: h\r\nContent-Type: image/png\r\nContent-Length: \(image.count)\r\n\r\n".utf8) + image.prefix(100))
         // The connection must be accepted and its head read before shutdown stops accepting
         // (a connection still in the kernel's backlog would be reset, not refused).
-        while running.server.openConnectionCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        while running.server.openConnectionCount <= connectionsBefore { try await Task.sleep(for: .milliseconds(5)) }
         try await Task.sleep(for: .milliseconds(100))
         let shutdown = Task { await running.server.shutdown(gracePeriod: .seconds(5)) }
         while !running.server.isShuttingDown { try await Task.sleep(for: .milliseconds(5)) }

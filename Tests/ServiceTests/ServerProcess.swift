@@ -103,6 +103,8 @@ final class ServerProcess: Sendable {
     /// `http://host:port` once the server has logged where it listens.
     private let address = Mutex<URL?>(nil)
     private var base: URL? { address.withLock { $0 } }
+    /// The port the server listens on, once it has logged it.
+    var port: Int? { base?.port }
 
     /// Starts `inctrl serve` over `dataDirectory` with the bundle at `model`; `environment`
     /// adds to (or overrides) the settings the tests always use.

@@ -17,6 +17,10 @@ extension ServiceConfiguration {
         http.writeTimeout = writeTimeout
         http.shutdownGracePeriod = shutdownGrace
         http.serverName = "inctrl-serve"
+        if !tlsCertificateFile.isEmpty, !tlsKeyFile.isEmpty {
+            http.tls = TLSConfiguration(
+                certificateChainFile: tlsCertificateFile, privateKeyFile: tlsKeyFile, handshakeTimeout: tlsHandshakeTimeout)
+        }
         return http
     }
 }

@@ -22,6 +22,13 @@ extension ServiceConfiguration {
                 reason: "is \(precision.rawValue), which this model or CPU cannot run; use "
                     + (supported.isEmpty ? "a model that supports fp32" : supported.joined(separator: " or ")))
         }
+        // A certificate without its key (or the other way round) cannot serve HTTPS.
+        if tlsCertificateFile.isEmpty != tlsKeyFile.isEmpty {
+            let missing = tlsCertificateFile.isEmpty ? "tls_cert_file" : "tls_key_file"
+            throw .invalidValue(
+                key: missing, source: source(of: missing),
+                reason: "is empty while \(missing == "tls_cert_file" ? "tls_key_file" : "tls_cert_file") is set; HTTPS needs both the certificate chain and its private key")
+        }
         // Anyone who reaches the port could register and delete prompt sets.
         if apiKeysFile.isEmpty, !allowUnauthenticated, !Self.isLoopback(host) {
             throw .invalidValue(

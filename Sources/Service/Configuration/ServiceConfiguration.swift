@@ -67,6 +67,13 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// A set's calibrated threshold is its largest normal score plus this many standard
     /// deviations of its normal scores.
     public var thresholdMargin = 1.0
+    /// The certificate chain (PEM, server certificate first) that turns the listener into
+    /// HTTPS, with `tlsKeyFile`; both empty: plain HTTP. Reloaded on `SIGHUP`.
+    public var tlsCertificateFile = ""
+    /// The certificate's private key (PEM, unencrypted).
+    public var tlsKeyFile = ""
+    /// Time a client has to complete the TLS handshake.
+    public var tlsHandshakeTimeout = Duration.seconds(10)
     /// The API keys file (`inctrl keys create`); empty: no keys, every route open, which
     /// only a loopback address allows unless `allowUnauthenticated`.
     public var apiKeysFile = ""

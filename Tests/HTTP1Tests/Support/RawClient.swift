@@ -192,6 +192,18 @@ final class RawClient: @unchecked Sendable {
         }) ?? false
     }
 
+    /// Closes the client's socket with a reset (SO_LINGER of zero) instead of a FIN, as a
+    /// client that crashes or loses its network does.
+    func reset() async {
+        try? await run { [self] in
+            guard !isClosed else { return }
+            isClosed = true
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(socket, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            Glibc.close(socket)
+        }
+    }
+
     /// Closes the client's socket.
     func close() async {
         try? await run { [self] in
