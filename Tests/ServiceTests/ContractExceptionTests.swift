@@ -38,6 +38,15 @@ import Testing
         #expect(OpenAPIDocumentTests.text.contains("valid base64 that is not such an image answers `422 undecodable_image`"))
     }
 
+    /// The document the server serves is `openapi.yaml` byte for byte.
+    @Test func theServedDocumentIsTheFile() async throws {
+        let running = try await InCTRLServiceTests.Running(dataDirectory: try PromptSetTestData.scratchDirectory("contract-document"))
+        defer { Task { await running.stop() } }
+        let served = try await running.send("GET", "/openapi.yaml")
+        #expect(served.status == 200 && served.headers["content-type"] == "application/yaml")
+        #expect(served.body == Array(try Data(contentsOf: OpenAPIDocumentTests.sourceFile)))
+    }
+
     /// The class name's limit is 256 UTF-8 bytes, which JSON Schema can only bound in
     /// characters (`maxLength: 256`): 100 three-byte characters fit the schema and are
     /// refused. The contract test generates ASCII, where the two agree.
