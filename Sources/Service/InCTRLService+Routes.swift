@@ -15,22 +15,35 @@ extension InCTRLService {
     }
 
     /// The head check for the server: from a request's head alone, before its body is read,
-    /// the router's 404 and 405, the API key's 401 and 403, and a 404 for a prompt set that
-    /// is not registered (in the path, or in `/score`'s `prompt_set` parameter).
+    /// the router's 404 and 405, the API key's 401 and 403, a 404 for a prompt set that is
+    /// not registered (in the path, or in `/score`'s `prompt_set` parameter), and a query's
+    /// 429 while the model queue is full.
     public var headCheck: HTTPHeadCheck {
         let (router, access) = routing()
         return { [self] head in
             if let answer = router.response(toMethod: head.method, path: head.path) { return answer }
             guard let route = router.match(method: head.method, path: head.path) else { return nil }
+            // A refusal is counted like any answer (no access-log line: under a flood,
+            // refusing must stay cheap).
+            func refuse(_ error: APIError) -> HTTPResponse {
+                metrics.recordRequest(route: route.pattern, method: head.method.rawValue, status: error.status, duration: .zero)
+                return error.response
+            }
             do throws(APIError) {
                 _ = try authenticate(head.headers, for: access["\(route.method.rawValue) \(route.pattern)"] ?? .open)
                 let named = route.parameters["id"] ?? (route.pattern.hasPrefix("/score") ? head.queryValue("prompt_set") : nil)
                 if let named, registry.isKnown(PromptSetID(named)) == false {
                     throw APIError.unknownPromptSet(named.count <= 64 ? named : String(named.prefix(64)) + "…")
                 }
+                // A full queue refuses a query before its image is read: under a flood,
+                // rejection costs a head, not a body.
+                if route.pattern.hasPrefix("/score"), let model = registry.servingModel, model.queueDepth >= model.capacity {
+                    metrics.recordRejection(.queueFull)
+                    throw APIError.queueFull(retryAfterSeconds: configuration.retryAfterSeconds)
+                }
                 return nil
             } catch {
-                return error.response
+                return refuse(error)
             }
         }
     }

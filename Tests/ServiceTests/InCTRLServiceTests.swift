@@ -208,12 +208,17 @@ import Testing
         let blocker = Task { try await model.run { () throws(InCTRLError) in gate.wait() } }
         while model.queueDepth == 0 { try await Task.sleep(for: .milliseconds(5)) }
         let busy = try await running.send("POST", "/score?prompt_set=\(id)", body: try Self.cell("0001_defective"), contentType: "image/png")
+        // Refused from the head: a client announcing a large image gets the 429 before sending it.
+        let flooding = try LoopbackClient(port: running.server.port!)
+        try flooding.send("POST /score?prompt_set=\(id) HTTP/1.1\r\nHost: h\r\nContent-Type: image/png\r\nContent-Length: 10000000\r\n\r\n")
+        let early = try flooding.readResponse(seconds: 5)
+        #expect(early.status == 429 && early.errorCode == "queue_full" && early.headers["connection"] == "close" && early.headers["retry-after"] == "3")
         gate.signal()
         _ = try await blocker.value
         #expect(busy.status == 429 && busy.headers["retry-after"] == "3")
         let metricsBody = try await running.send("GET", "/metrics").body
         let exposition = String(decoding: metricsBody, as: UTF8.self)
-        #expect(exposition.contains(#"inctrl_rejected_requests_total{reason="queue_full"} 1"#))
+        #expect(exposition.contains(#"inctrl_rejected_requests_total{reason="queue_full"} 2"#))
         #expect(exposition.contains(#"route="/score""#) && !exposition.contains(id))
         #expect(try await running.send("POST", "/score?prompt_set=\(id)", body: try Self.cell("0001_defective"), contentType: "image/png").status == 200)
     }

@@ -45,7 +45,7 @@ public actor PromptSetRegistry {
 
     /// What the HTTP server's head check may read without awaiting the actor: whether the
     /// registry serves, and the ids it serves. Published by the registry on every change.
-    private nonisolated let published = Mutex<(serving: Bool, ids: Set<PromptSetID>)>((false, []))
+    private nonisolated let published = Mutex<(serving: Bool, ids: Set<PromptSetID>, model: ModelActor?)>((false, [], nil))
 
     /// Where sets are kept across restarts.
     public nonisolated let store: any PromptSetStore
@@ -98,10 +98,16 @@ public actor PromptSetRegistry {
         }
     }
 
-    /// Publishes the served ids for ``isKnown(_:)``.
+    /// The model the registry computes with, once serving, for checks that must not wait
+    /// for the actor (the queue's depth from a request's head).
+    public nonisolated var servingModel: ModelActor? {
+        published.withLock { $0.serving ? $0.model : nil }
+    }
+
+    /// Publishes the served ids and the model for ``isKnown(_:)`` and ``servingModel``.
     func publish() {
         let ids = Set(entries.keys)
-        published.withLock { $0 = (serving, ids) }
+        published.withLock { $0 = (serving, ids, compute?.model) }
     }
 
     /// The model the registry computes with, once open.
