@@ -211,4 +211,23 @@ import Testing
         writer.flush()
         #expect(writer.droppedLineCount == 3)
     }
+
+    @Test func metricsReportTheWritersDroppedLines() async throws {
+        let file = try LogFile()
+        let writer = LogWriter(fileDescriptor: file.descriptor, capacity: 100)
+        for _ in 0..<3 { writer.append(String(repeating: "w", count: 200)) }
+        writer.append("fits")
+        #expect(writer.droppedLineCount == 3)
+
+        var configuration = ServiceConfiguration()
+        configuration.dataDirectory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("log-writer-service-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
+        let service = try InCTRLService(
+            configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, logWriter: writer)
+        let response = await service.metricsResponse()
+        let exposition = try PrometheusExposition(parsing: String(decoding: response.body, as: UTF8.self))
+        #expect(exposition.types["inctrl_log_lines_dropped_total"] == "counter")
+        #expect(exposition.samples.first { $0.name == "inctrl_log_lines_dropped_total" }?.value == 3)
+    }
 }
