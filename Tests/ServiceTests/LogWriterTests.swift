@@ -212,6 +212,22 @@ import Testing
         #expect(writer.droppedLineCount == 3)
     }
 
+    @Test func theHandlerWritesThroughTheWriter() throws {
+        let file = try LogFile()
+        let writer = LogWriter(fileDescriptor: file.descriptor)
+        var logger = Logger(label: "test") { label in
+            ServiceLogHandler(label: label, format: .json, level: .info, writer: writer)
+        }
+        logger[metadataKey: "request_id"] = "r1"
+        logger.info("access", metadata: ["status": "200"])
+        logger.debug("not written")
+        writer.flush()
+        let lines = file.lines
+        try #require(lines.count == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(object["message"] as? String == "access" && object["request_id"] as? String == "r1")
+    }
+
     @Test func metricsReportTheWritersDroppedLines() async throws {
         let file = try LogFile()
         let writer = LogWriter(fileDescriptor: file.descriptor, capacity: 100)
