@@ -39,11 +39,16 @@ struct ServeCommand: AsyncParsableCommand {
             }
             throw ValidationError(message)
         }
+        // Log lines go to standard error through one writer thread, so no request waits for
+        // whoever reads it. Whatever way `run` ends (stopped, or failing to start), the lines
+        // still buffered are written before the process exits.
+        let logWriter = LogWriter(capacity: settings.logBufferBytes)
+        defer { logWriter.flush() }
         LoggingSystem.bootstrap { label in
-            ServiceLogHandler(label: label, format: settings.logFormat, level: settings.logLevel)
+            ServiceLogHandler(label: label, format: settings.logFormat, level: settings.logLevel, writer: logWriter)
         }
         let logger = Logger(label: "inctrl")
-        let service = try InCTRLService(configuration: settings, logger: logger)
+        let service = try InCTRLService(configuration: settings, logger: logger, logWriter: logWriter)
 
         let server = HTTPServer(configuration: settings.httpServer, headCheck: service.headCheck, handler: service.handler)
         service.runs(in: server)

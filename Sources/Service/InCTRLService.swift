@@ -28,6 +28,9 @@ public final class InCTRLService: Sendable {
     let rateLimiter: RateLimiter?
     /// Where audit events go (registrations, deletions, threshold changes, key reloads).
     let auditLogger: Logger
+    /// The writer behind `logger`, whose dropped-line count `/metrics` reports; nil when the
+    /// log lines go elsewhere (tests).
+    let logWriter: LogWriter?
 
     /// Decoding and pre-processing of query images, under the configured limits.
     let pipeline: ImagePipeline
@@ -45,17 +48,20 @@ public final class InCTRLService: Sendable {
     ]
 
     /// A service over `configuration` with the file store in its data directory; nothing is
-    /// loaded yet.
-    public convenience init(configuration: ServiceConfiguration, logger: Logger) throws {
+    /// loaded yet. `logWriter` is the writer `logger`'s lines go through, if any.
+    public convenience init(configuration: ServiceConfiguration, logger: Logger, logWriter: LogWriter? = nil) throws {
         try self.init(
             configuration: configuration, store: FileStore(dataDirectory: URL(fileURLWithPath: configuration.dataDirectory)),
-            logger: logger)
+            logger: logger, logWriter: logWriter)
     }
 
     /// A service over `configuration` keeping its prompt sets in `store`; nothing is loaded yet.
-    public init(configuration: ServiceConfiguration, store: any PromptSetStore, logger: Logger) throws {
+    /// `logWriter` is the writer `logger`'s lines go through, if any: `/metrics` reports
+    /// the lines it dropped.
+    public init(configuration: ServiceConfiguration, store: any PromptSetStore, logger: Logger, logWriter: LogWriter? = nil) throws {
         self.configuration = configuration
         self.logger = logger
+        self.logWriter = logWriter
         var auditLogger = logger
         auditLogger[metadataKey: "log"] = "audit"
         self.auditLogger = auditLogger
@@ -139,10 +145,11 @@ public final class InCTRLService: Sendable {
         return "UNAUTHENTICATED on \(configuration.host): anyone who reaches the port can register, score and delete prompt sets (allow_unauthenticated is set)"
     }
 
-    /// Current gauges, read when `/metrics` is scraped.
+    /// Current gauges, and counts kept outside the registry, read when `/metrics` is scraped.
     func refreshGauges() async {
         if let model = try? await registry.model() { metrics.setQueueDepth(model.queueDepth) }
         if let server = server.withLock({ $0?.server }) { metrics.setOpenConnections(server.openConnectionCount) }
         metrics.setPromptSetCount(await registry.count)
+        if let logWriter { metrics.setLogLinesDropped(total: logWriter.droppedLineCount) }
     }
 }

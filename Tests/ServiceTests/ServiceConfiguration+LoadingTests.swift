@@ -70,7 +70,7 @@ import Testing
         "threshold_margin": "2.5", "api_keys_file": "/etc/inctrl/keys.json",
         "tls_cert_file": "/etc/inctrl/server.crt", "tls_key_file": "/etc/inctrl/server.key", "tls_handshake_timeout_s": "3", "metrics_public": "true",
         "allow_unauthenticated": "true", "rate_limit_per_s": "12.5", "rate_limit_burst": "40",
-        "log_format": "json", "log_level": "debug",
+        "log_format": "json", "log_level": "debug", "log_buffer_bytes": "131072",
     ]
 
     @Test func everyKeyCanBeSetByItsEnvironmentVariable() throws {
@@ -138,6 +138,7 @@ import Testing
         ("INCTRL_PRECISION", "FP32", "precision", "must be one of fp32, bf16, not \"FP32\""),
         ("INCTRL_LOG_FORMAT", "xml", "log_format", "must be one of text, json, not \"xml\""),
         ("INCTRL_LOG_LEVEL", "verbose", "log_level", "must be one of trace, debug, info, notice, warning, error, critical, not \"verbose\""),
+        ("INCTRL_LOG_BUFFER_BYTES", "4096", "log_buffer_bytes", "must be an integer of at least 65536, not 4096"),
         ("INCTRL_HOST", "", "host", "must be a non-empty string without control characters, not \"\""),
         ("INCTRL_DATA_DIR", "data\ndir", "data_dir", "must be a non-empty string without control characters, not \"data\\ndir\""),
     ])

@@ -28,6 +28,7 @@ import Testing
             "inctrl_model_info": "gauge",
             "inctrl_rejected_requests_total": "counter",
             "inctrl_decisions_total": "counter",
+            "inctrl_log_lines_dropped_total": "counter",
         ])
         #expect(exposition.help.values.allSatisfy { !$0.isEmpty })
         #expect(exposition.familyOrder == exposition.familyOrder.sorted())
@@ -97,6 +98,17 @@ import Testing
         metrics.setModel(name: "ViT-B-16-plus-240", precision: .bf16, demo: false)
         let info = try exposition(metrics).samples.filter { $0.name == "inctrl_model_info" }
         #expect(info == [.init(name: "inctrl_model_info", labels: ["name": "ViT-B-16-plus-240", "precision": "bf16", "demo": "false"], value: 1)])
+    }
+
+    @Test func droppedLogLinesFollowTheWritersCountAndNeverGoDown() throws {
+        let metrics = try ServiceMetrics(routePatterns: Self.routes)
+        #expect(value(try exposition(metrics), "inctrl_log_lines_dropped_total") == 0)
+        metrics.setLogLinesDropped(total: 5)
+        #expect(value(try exposition(metrics), "inctrl_log_lines_dropped_total") == 5)
+        metrics.setLogLinesDropped(total: 3)
+        #expect(value(try exposition(metrics), "inctrl_log_lines_dropped_total") == 5)
+        metrics.setLogLinesDropped(total: 9)
+        #expect(value(try exposition(metrics), "inctrl_log_lines_dropped_total") == 9)
     }
 
     @Test func bucketsAreIncreasing() {

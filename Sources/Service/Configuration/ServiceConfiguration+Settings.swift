@@ -38,6 +38,7 @@ extension ServiceConfiguration {
         .integer("rate_limit_burst", \.rateLimitBurst, in: 1...1_000_000, meaning: "Requests a client may make at once above its rate."),
         .choice("log_format", \.logFormat, meaning: "Log lines as readable text or as one JSON object per line."),
         .choice("log_level", \.logLevel, meaning: "The least severe log level written."),
+        .integer("log_buffer_bytes", \.logBufferBytes, in: LogWriter.minimumCapacity...Int.max, meaning: "Most bytes of log lines waiting to be written to standard error; lines beyond are dropped and counted in inctrl_log_lines_dropped_total rather than making requests wait."),
     ]
 
     /// The environment variable that overrides `key`.

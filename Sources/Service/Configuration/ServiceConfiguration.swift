@@ -90,6 +90,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var logFormat = LogFormat.text
     /// The least severe log level written.
     public var logLevel = Logger.Level.info
+    /// The bound on log bytes waiting for the log thread: a reader of standard error slower
+    /// than the service costs dropped lines, never stalled requests.
+    public var logBufferBytes = LogWriter.defaultCapacity
 
     /// The default configuration.
     public init() {}

@@ -5,9 +5,10 @@ import Glibc
 #endif
 import Logging
 
-/// The service's log lines on standard error: `text` (`2026-01-31T12:00:00.123Z info message
-/// key=value …`, for a terminal) or `json` (one object per line, for collectors), chosen by
-/// `log_format` / `INCTRL_LOG_FORMAT`.
+/// The service's log lines: `text` (`2026-01-31T12:00:00.123Z info message key=value …`, for
+/// a terminal) or `json` (one object per line, for collectors), chosen by `log_format` /
+/// `INCTRL_LOG_FORMAT`. The service hands them to a ``LogWriter``, which writes them to
+/// standard error from its own thread.
 public struct ServiceLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -15,11 +16,10 @@ public struct ServiceLogHandler: LogHandler {
     private let format: ServiceConfiguration.LogFormat
     private let output: @Sendable (String) -> Void
 
-    /// A handler writing to standard error.
-    public init(label: String, format: ServiceConfiguration.LogFormat, level: Logger.Level) {
-        self.init(label: label, format: format, level: level) { line in
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
+    /// A handler appending its lines to `writer`: logging then never waits for the
+    /// writer's file descriptor, whichever thread logs.
+    public init(label: String, format: ServiceConfiguration.LogFormat, level: Logger.Level, writer: LogWriter) {
+        self.init(label: label, format: format, level: level) { line in writer.append(line) }
     }
 
     /// A handler writing each line to `output` (tests capture lines this way).

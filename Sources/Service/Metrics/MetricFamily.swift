@@ -64,6 +64,12 @@ struct MetricFamily: Sendable {
         series[labelValues] = .scalar(value + amount)
     }
 
+    /// Raises a counter or gauge series to `value` if it is below it.
+    mutating func raise(to value: Double, labelValues: [String]) {
+        guard case let .scalar(current) = series[labelValues, default: zero] else { return }
+        series[labelValues] = .scalar(Swift.max(current, value))
+    }
+
     /// Sets a gauge series.
     mutating func set(_ value: Double, labelValues: [String]) {
         series[labelValues] = .scalar(value)

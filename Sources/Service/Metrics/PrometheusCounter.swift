@@ -11,4 +11,11 @@ public struct PrometheusCounter: Sendable {
         precondition(amount >= 0, "counter \(family.name) cannot decrease")
         family.registry.change(family, labelValues: labelValues) { $0.add(amount, labelValues: labelValues) }
     }
+
+    /// Raises the series with `labelValues` to `total`, for a count kept elsewhere and read
+    /// when the metrics are scraped; a `total` below the series' value leaves it unchanged,
+    /// so the counter never goes down.
+    public func advance(to total: Double, labelValues: [String] = []) {
+        family.registry.change(family, labelValues: labelValues) { $0.raise(to: total, labelValues: labelValues) }
+    }
 }

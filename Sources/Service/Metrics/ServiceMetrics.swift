@@ -22,6 +22,7 @@ public final class ServiceMetrics: Sendable {
     private let modelInfo: PrometheusGauge
     private let rejectedRequests: PrometheusCounter
     private let decisions: PrometheusCounter
+    private let logLinesDropped: PrometheusCounter
 
     /// Bucket bounds, in seconds, for whole requests: from a cached health check to a
     /// prompt-set registration of many images.
@@ -66,6 +67,9 @@ public final class ServiceMetrics: Sendable {
             "inctrl_decisions_total",
             help: "Scored images by decision: anomalous, normal, or undecided (the set has no threshold).",
             labelNames: ["outcome"])
+        logLinesDropped = try registry.counter(
+            "inctrl_log_lines_dropped_total",
+            help: "Log lines dropped because the log buffer was full (standard error was read more slowly than lines were written).")
     }
 
     /// The registry in the text exposition format, for `GET /metrics`.
@@ -141,6 +145,12 @@ public final class ServiceMetrics: Sendable {
     /// Counts one decision: `anomalous` true, false, or nil when there was no threshold.
     public func recordDecision(_ anomalous: Bool?) {
         decisions.increment(labelValues: [anomalous.map { $0 ? "anomalous" : "normal" } ?? "undecided"])
+    }
+
+    /// Sets the count of dropped log lines to `total`, the writer's own count since start
+    /// (read when `/metrics` is scraped, so logging itself never touches the registry).
+    public func setLogLinesDropped(total: Int) {
+        logLinesDropped.advance(to: Double(total))
     }
 
     /// The kinds of model work timed separately.
