@@ -125,7 +125,8 @@ def restart(args, data_dir, label, logs):
     ready = server.wait_for_log("ready")
     server.stop()
     print(f"{label}: ready after {seconds:.2f} s (server's load: {ready['seconds']} s; "
-          f"{ready['prompt_sets']} sets, {ready['from_cache']} from cache, {ready['recomputed']} recomputed)", flush=True)
+          f"{ready['prompt_sets']} sets, {ready['from_cache']} from cache, {ready['recomputed']} recomputed; "
+          f"model hash {ready.get('model_hash', '?')})", flush=True)
     return seconds
 
 
