@@ -2,7 +2,7 @@ import Foundation
 import Tensor
 
 /// SHA-256 digests of model weights files, remembered against each file's ``FileFingerprint``
-/// so that a start does not read the whole file again (about a second for a full-size bundle)
+/// so that a start does not read the whole file again (0.5–1 s for a full-size bundle)
 /// when nothing about it changed.
 ///
 /// The cache is a small JSON file kept outside the bundle, which may be read-only (a volume
