@@ -4,7 +4,8 @@
 Registers SETS prompt sets of SHOTS images each through the API of a fresh server, stops it
 with SIGTERM, then times restarts from process start until `GET /readyz` answers 200:
 
-  - with an empty store: the model load alone;
+  - with an empty store: the model load alone, first with the model's SHA-256 computed (a new
+    data directory), then taken from `<data_dir>/model-hashes.json`;
   - with the feature cache (`<data_dir>/feature-cache/`), RUNS times;
   - with the feature cache removed, so every set's features are recomputed by the vision
     tower: once over all sets, or over the first --recompute-sets of them (a copy of the
@@ -125,7 +126,8 @@ def restart(args, data_dir, label, logs):
     ready = server.wait_for_log("ready")
     server.stop()
     print(f"{label}: ready after {seconds:.2f} s (server's load: {ready['seconds']} s; "
-          f"{ready['prompt_sets']} sets, {ready['from_cache']} from cache, {ready['recomputed']} recomputed)", flush=True)
+          f"{ready['prompt_sets']} sets, {ready['from_cache']} from cache, {ready['recomputed']} recomputed; "
+          f"model hash {ready.get('model_hash', '?')})", flush=True)
     return seconds
 
 
@@ -171,12 +173,15 @@ def main():
     store_bytes = sum(f.stat().st_size for f in (data_dir / "prompt-sets").rglob("*") if f.is_file())
     print(f"on disk: prompt sets {store_bytes / 1e6:.1f} MB, feature cache {cache_bytes / 1e6:.1f} MB", flush=True)
 
-    empty = restart(args, scratch / "empty", "empty store (model load only)", logs)
+    hashed = restart(args, scratch / "empty", "empty store, first start (model hashed)", logs)
+    empty = restart(args, scratch / "empty", "empty store, restart (model hash cached)", logs)
     cached = [restart(args, data_dir, f"with cache, run {run + 1}", logs) for run in range(args.runs)]
 
     recompute_sets = args.recompute_sets or args.sets
     recompute_dir = scratch / "recompute"
     shutil.copytree(data_dir / "prompt-sets", recompute_dir / "prompt-sets")
+    if (data_dir / "model-hashes.json").exists():
+        shutil.copy(data_dir / "model-hashes.json", recompute_dir / "model-hashes.json")
     kept = sorted(p.name for p in (recompute_dir / "prompt-sets").iterdir())[:recompute_sets]
     for entry in (recompute_dir / "prompt-sets").iterdir():
         if entry.name not in kept:
@@ -186,7 +191,7 @@ def main():
     shutil.rmtree(recompute_dir)
     extrapolated = empty + (recomputed - empty) * args.sets / recompute_sets
 
-    print(f"summary: {args.sets} sets x {args.shots} shots; empty store {empty:.2f} s; "
+    print(f"summary: {args.sets} sets x {args.shots} shots; empty store {empty:.2f} s ({hashed:.2f} s hashing the model); "
           f"with cache: median {statistics.median(cached):.2f} s (min {min(cached):.2f}, max {max(cached):.2f}, {args.runs} runs); "
           f"without cache: {recomputed:.1f} s for {recompute_sets} sets"
           + (f" (~{extrapolated:.0f} s for {args.sets}, extrapolated from the per-set time above the empty store's)"

@@ -53,6 +53,9 @@ public final class InCTRLModel: Sendable {
     /// What caches of derived features are keyed by: the SHA-256 of `model.safetensors`,
     /// followed by `-bf16` when the towers run in bf16 (their features differ from fp32's).
     public let identity: String
+    /// The SHA-256 of `model.safetensors` behind ``identity``, and whether it came from the
+    /// hash cache or was computed at this load.
+    public let weightsDigest: ModelDigest
     /// The precision the towers' matmuls run in.
     public let precision: WeightPrecision
 
@@ -72,7 +75,11 @@ public final class InCTRLModel: Sendable {
 
     /// Loads every weight of `bundle` and checks it, with the CLIP towers' matmul weights in
     /// `precision`. The InCTRL heads always run in fp32.
-    public init(bundle: ModelBundle, precision: WeightPrecision = .fp32) throws(InCTRLError) {
+    ///
+    /// ``identity`` needs the SHA-256 of the whole weights file; with `hashCache` it is taken
+    /// from there when the file has not changed since it was last hashed (a long-running
+    /// service restarts often on the same bundle), else the file is read and hashed.
+    public init(bundle: ModelBundle, precision: WeightPrecision = .fp32, hashCache: ModelHashCache? = nil) throws(InCTRLError) {
         guard Self.supports(precision) else { throw .unsupportedPrecision(precision) }
         let engine: ComputeEngine
         do {
@@ -105,7 +112,13 @@ public final class InCTRLModel: Sendable {
         self.precision = precision
         info = ModelInfo(name: bundle.config.name, precision: precision.rawValue, demo: bundle.config.demo)
         do {
-            let digest = try SHA256.hex(ofFileAt: bundle.tensors.url.path)
+            let path = bundle.tensors.url.path
+            if let hashCache {
+                weightsDigest = try hashCache.digest(ofFileAt: path)
+            } else {
+                weightsDigest = ModelDigest(sha256: try SHA256.hex(ofFileAt: path), reused: false)
+            }
+            let digest = weightsDigest.sha256
             identity = precision == .fp32 ? digest : "\(digest)-\(precision.rawValue)"
         } catch {
             throw .bundle(.tensors(.unreadable(path: error.path, reason: error.reason)))

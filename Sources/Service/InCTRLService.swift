@@ -95,13 +95,20 @@ public final class InCTRLService: Sendable {
     }
 
     /// Loads the model and opens the registry over the store, restoring every stored prompt
-    /// set; after this the service is ready. A failure is logged and leaves `/readyz` at 503
+    /// set; after this the service is ready. The model's SHA-256 (its identity, which keys
+    /// the feature cache) comes from `<data_dir>/model-hashes.json` when the weights file is
+    /// unchanged since it was last hashed. A failure is logged and leaves `/readyz` at 503
     /// for good.
     public func load() async throws {
         let started = DispatchTime.now()
         do {
             let bundle = try ModelBundle.open(URL(fileURLWithPath: configuration.model))
-            let model = try InCTRLModel(bundle: bundle, precision: configuration.precision)
+            let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory)
+            let model = try InCTRLModel(
+                bundle: bundle, precision: configuration.precision, hashCache: ModelHashCache(dataDirectory: dataDirectory))
+            if let reason = model.weightsDigest.notCached {
+                logger.warning("the model's SHA-256 could not be cached; the next start hashes it again", metadata: ["reason": "\(reason)"])
+            }
             let actor = ModelActor(model: model, capacity: configuration.queueSize)
             metrics.setModel(name: model.info.name, precision: configuration.precision, demo: model.info.demo)
             if model.info.demo {
@@ -127,6 +134,7 @@ public final class InCTRLService: Sendable {
                 "ready",
                 metadata: [
                     "model": "\(model.info.name)", "precision": "\(model.info.precision)", "demo": "\(model.info.demo)",
+                    "model_hash": "\(model.weightsDigest.reused ? "cached" : "computed")",
                     "data_dir": "\(configuration.dataDirectory)", "prompt_sets": "\(summary.store.loaded.count)",
                     "from_cache": "\(summary.restored)", "recomputed": "\(summary.recomputed)",
                     "quarantined": "\(summary.store.quarantined.count + summary.dropped)",

@@ -16,6 +16,11 @@ public final class MappedFile: @unchecked Sendable {
         /// What went wrong.
         public let reason: String
 
+        public init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
+
         public var description: String { "cannot read \(path): \(reason)" }
     }
 

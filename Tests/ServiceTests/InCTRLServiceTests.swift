@@ -243,6 +243,23 @@ import Testing
         #expect((after["residual_map"] as? [String: Any])?["values"] as? [Double] == (before["residual_map"] as? [String: Any])?["values"] as? [Double])
     }
 
+    /// The model's SHA-256 is kept in the data directory: the first start hashes the weights,
+    /// a restart on the same bundle takes it from `model-hashes.json`.
+    @Test func aRestartTakesTheModelHashFromTheDataDirectory() async throws {
+        let data = try dataDirectory()
+        let first = try await Running(dataDirectory: data)
+        let firstModel = try await first.service.registry.model().model
+        await first.stop()
+        #expect(!firstModel.weightsDigest.reused)
+        #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("model-hashes.json").path))
+
+        let second = try await Running(dataDirectory: data)
+        let secondModel = try await second.service.registry.model().model
+        await second.stop()
+        #expect(secondModel.weightsDigest.reused)
+        #expect(secondModel.identity == firstModel.identity)
+    }
+
     /// bf16 is a precision of its own: responses say so, scores stay close to fp32's, and its
     /// features live in their own cache, so switching precision never serves the other's.
     @Test(.enabled(if: InCTRLModel.supports(.bf16), "this CPU has no native bf16 multiply"))
