@@ -28,11 +28,11 @@ RUN executable="$(scripts/build-release)" && install -D "$executable" /opt/inctr
 
 FROM ${RUNTIME_IMAGE}
 # The shared libraries the statically linked Swift executable still needs, as Debian
-# packages: oneDNN, libspng, TurboJPEG, zlib, OpenSSL, the C++ runtime; curl only for the
-# health check.
+# packages: oneDNN, libspng, TurboJPEG, zlib, OpenSSL, libpq (the PostgreSQL store), the C++
+# runtime; curl only for the health check.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libdnnl2 libspng0 libturbojpeg0 zlib1g libssl3 libstdc++6 curl \
+        libdnnl2 libspng0 libturbojpeg0 zlib1g libssl3 libpq5 libstdc++6 curl \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --user-group --uid 10001 --home-dir /opt/inctrl --shell /usr/sbin/nologin inctrl \
     && mkdir -p /data /models \

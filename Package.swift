@@ -3,12 +3,13 @@ import PackageDescription
 
 // Layering (docs/ARCHITECTURE.md): a module only imports modules listed below it.
 //   InCTRLCLI (executable `inctrl`)
+//   PostgresStore    (a PromptSetStore over PostgreSQL; the CLI picks it from `store`)
 //   Service
 //   HTTP1            InCTRL
 //                    CLIP
 //   Imaging          Tensor
 //   C shims: CDNNL (oneDNN), CSPNG (libspng), CTurboJPEG (libjpeg-turbo), CZlib, COpenSSL,
-//            CEpoll (Linux epoll and eventfd)
+//            CEpoll (Linux epoll and eventfd), CLibPQ (libpq)
 let package = Package(
     name: "inctrl-serve",
     platforms: [.macOS(.v15)],
@@ -26,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
 
         .target(name: "Tensor", dependencies: ["CDNNL", "COpenSSL"]),
         .target(name: "Imaging", dependencies: ["CSPNG", "CTurboJPEG"]),
@@ -46,9 +48,10 @@ let package = Package(
             // repository's root is the one source (Resources/openapi.yaml links to it).
             // The web console served at GET /, one self-contained page, likewise.
             resources: [.embedInCode("Resources/openapi.yaml"), .embedInCode("Resources/console.html")]),
+        .target(name: "PostgresStore", dependencies: ["Service", "InCTRL", "Tensor", "CLibPQ"]),
         .executableTarget(name: "imaging-bench", dependencies: ["Imaging"], path: "Benchmarks/ImagingBench"),
         .executableTarget(name: "InCTRLCLI", dependencies: [
-            "Service", "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",
+            "Service", "PostgresStore", "HTTP1", "InCTRL", "CLIP", "Imaging", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -58,7 +61,7 @@ let package = Package(
         .testTarget(name: "CLIPTests", dependencies: ["CLIP", "Tensor"]),
         .testTarget(name: "InCTRLTests", dependencies: ["InCTRL", "CLIP", "Tensor", "Imaging"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP1", "InCTRL"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "PostgresStore", "HTTP1", "InCTRL"]),
     ],
     swiftLanguageModes: [.v6]
 )

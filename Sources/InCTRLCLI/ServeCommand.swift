@@ -4,6 +4,7 @@ import Foundation
 import HTTP1
 import InCTRL
 import Logging
+import PostgresStore
 import Service
 import Tensor
 
@@ -48,7 +49,14 @@ struct ServeCommand: AsyncParsableCommand {
             ServiceLogHandler(label: label, format: settings.logFormat, level: settings.logLevel, writer: logWriter)
         }
         let logger = Logger(label: "inctrl")
-        let service = try InCTRLService(configuration: settings, logger: logger, logWriter: logWriter)
+        let store: any PromptSetStore
+        switch settings.storeLocation {
+        case .file:
+            store = FileStore(dataDirectory: URL(fileURLWithPath: settings.dataDirectory))
+        case let .postgres(url):
+            store = PostgresStore(url: url, poolSize: settings.storePoolSize)
+        }
+        let service = try InCTRLService(configuration: settings, store: store, logger: logger, logWriter: logWriter)
 
         let server = HTTPServer(configuration: settings.httpServer, headCheck: service.headCheck, handler: service.handler)
         service.runs(in: server)
@@ -74,7 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
             "listening",
             metadata: [
                 "address": "\(server.addresses.map { "\($0)" }.joined(separator: ", "))",
-                "model": "\(settings.model)", "data_dir": "\(settings.dataDirectory)",
+                "model": "\(settings.model)", "store": "\(service.storeDescription)",
                 "precision": "\(settings.precision.rawValue)", "queue_size": "\(settings.queueSize)",
             ])
         let loading = Task { try await service.load() }

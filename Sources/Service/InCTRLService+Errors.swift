@@ -36,7 +36,12 @@ extension InCTRLService {
             switch error {
             case .notOpen: return .notReady(retryAfterSeconds: 1)
             case let .notFound(id): return .unknownPromptSet(id.hex)
-            case .damaged, .fileSystem, .alreadyOpen, .dataDirectoryUnusable, .featureCache:
+            case let .unavailable(reason):
+                logger.error("prompt-set store unavailable", metadata: ["error": "\(reason)"])
+                return APIError(
+                    .storeUnavailable, "The prompt-set database cannot be reached; nothing was changed. Retry later.",
+                    retryAfterSeconds: configuration.retryAfterSeconds)
+            case .damaged, .fileSystem, .alreadyOpen, .dataDirectoryUnusable, .featureCache, .database:
                 logger.error("prompt-set store failure", metadata: ["error": "\(error)"])
                 return APIError(.internalError, "The prompt-set store failed; the server log has the details.")
             }

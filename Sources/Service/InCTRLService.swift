@@ -48,8 +48,15 @@ public final class InCTRLService: Sendable {
     ]
 
     /// A service over `configuration` with the file store in its data directory; nothing is
-    /// loaded yet. `logWriter` is the writer `logger`'s lines go through, if any.
+    /// loaded yet (`logWriter`: the writer `logger`'s lines go through, if any). A configuration whose `store` names a database is refused: that store
+    /// lives in the `PostgresStore` module, which the caller builds and passes to
+    /// ``init(configuration:store:logger:)`` (as `inctrl serve` does).
     public convenience init(configuration: ServiceConfiguration, logger: Logger, logWriter: LogWriter? = nil) throws {
+        guard configuration.storeLocation == .file else {
+            throw ConfigurationError.invalidValue(
+                key: "store", source: .defaultValue,
+                reason: "names a database (\(configuration.storeLocation.redacted)); build a PostgresStore and pass it to InCTRLService(configuration:store:logger:)")
+        }
         try self.init(
             configuration: configuration, store: FileStore(dataDirectory: URL(fileURLWithPath: configuration.dataDirectory)),
             logger: logger, logWriter: logWriter)
@@ -135,7 +142,7 @@ public final class InCTRLService: Sendable {
                 metadata: [
                     "model": "\(model.info.name)", "precision": "\(model.info.precision)", "demo": "\(model.info.demo)",
                     "model_hash": "\(model.weightsDigest.reused ? "cached" : "computed")",
-                    "data_dir": "\(configuration.dataDirectory)", "prompt_sets": "\(summary.store.loaded.count)",
+                    "store": "\(storeDescription)", "prompt_sets": "\(summary.store.loaded.count)",
                     "from_cache": "\(summary.restored)", "recomputed": "\(summary.recomputed)",
                     "quarantined": "\(summary.store.quarantined.count + summary.dropped)",
                     "seconds": "\(String(format: "%.2f", Duration.since(started).inSeconds))",
@@ -144,6 +151,15 @@ public final class InCTRLService: Sendable {
         } catch {
             logger.critical("start-up failed; the service stays unready", metadata: ["error": "\(error)"])
             throw error
+        }
+    }
+
+    /// Where prompt sets are kept, as logged: the data directory, or the database URL with
+    /// its password replaced.
+    public var storeDescription: String {
+        switch configuration.storeLocation {
+        case .file: "file:" + configuration.dataDirectory
+        case .postgres: configuration.storeLocation.redacted
         }
     }
 

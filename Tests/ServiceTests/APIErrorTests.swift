@@ -11,7 +11,7 @@ import Testing
         "method_not_allowed": 405, "too_many_prompt_sets": 409, "body_too_large": 413,
         "too_many_images": 413, "image_too_large": 413, "unsupported_media_type": 415,
         "undecodable_image": 422, "queue_full": 429, "internal_error": 500, "not_ready": 503,
-        "shutting_down": 503,
+        "shutting_down": 503, "store_unavailable": 503,
     ]
 
     /// The body's code and message, read back with Foundation's JSON parser.

@@ -185,6 +185,7 @@ import Testing
             "unauthorized": "AccessTests.everyRouteButTheProbesNeedsAKeyWithTheRightScope",
             "forbidden": "AccessTests.everyRouteButTheProbesNeedsAKeyWithTheRightScope",
             "rate_limited": "AccessTests.theRateLimitAnswers429WithRetryAfter",
+            "store_unavailable": "PostgresReplicaTests.anUnreachableDatabaseAnswers503StoreUnavailable",
         ]
 
         let documented = Self.documentedStatuses()

@@ -36,7 +36,8 @@ import Testing
         let base: URL
 
         init(
-            dataDirectory: URL, load: Bool = true, logger: Logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            dataDirectory: URL, store: (any PromptSetStore)? = nil, load: Bool = true,
+            logger: Logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
             adjust: (inout ServiceConfiguration) -> Void = { _ in }
         ) async throws {
             var configuration = ServiceConfiguration()
@@ -44,7 +45,8 @@ import Testing
             configuration.model = try InCTRLServiceTests.bundle.get().path
             configuration.dataDirectory = dataDirectory.path
             adjust(&configuration)
-            service = try InCTRLService(configuration: configuration, logger: logger)
+            service = try store.map { try InCTRLService(configuration: configuration, store: $0, logger: logger) }
+                ?? InCTRLService(configuration: configuration, logger: logger)
             // Tests listen on loopback only, whatever host the service is told it serves.
             var http = configuration.httpServer
             http.host = "127.0.0.1"

@@ -62,6 +62,7 @@ import Testing
     /// A value other than the default for every key, as an environment variable spells it.
     static let overrides: [String: String] = [
         "host": "0.0.0.0", "port": "9090", "max_inflight_body_bytes": "4194304", "model": "/srv/inctrl/bundle", "data_dir": "/var/lib/inctrl",
+        "store": "postgres://inctrl:secret@db:5432/inctrl?sslmode=require", "store_pool_size": "8",
         "precision": "bf16", "max_body_bytes": "1048576", "max_header_bytes": "16384",
         "max_connections": "64", "header_timeout_s": "2.5", "body_timeout_s": "120",
         "idle_timeout_s": "5", "write_timeout_s": "7.25", "shutdown_grace_s": "0", "queue_size": "4",
@@ -141,6 +142,10 @@ import Testing
         ("INCTRL_LOG_BUFFER_BYTES", "4096", "log_buffer_bytes", "must be an integer of at least 65536, not 4096"),
         ("INCTRL_HOST", "", "host", "must be a non-empty string without control characters, not \"\""),
         ("INCTRL_DATA_DIR", "data\ndir", "data_dir", "must be a non-empty string without control characters, not \"data\\ndir\""),
+        // A store that is no URL is refused without showing its password.
+        ("INCTRL_STORE", "postgre://inctrl:secret@db/inctrl", "store", "must be file, or a URL starting postgres:// or postgresql://, not \"postgre://inctrl:***@db/inctrl\""),
+        ("INCTRL_STORE", "", "store", "must be file, or a URL starting postgres:// or postgresql://, not \"\""),
+        ("INCTRL_STORE_POOL_SIZE", "0", "store_pool_size", "must be an integer from 1 to 1000, not 0"),
     ])
     func badEnvironmentValueIsRefusedNamingKeyAndVariable(variable: String, value: String, key: String, reason: String) {
         let error = loadError(environment: [variable: value])

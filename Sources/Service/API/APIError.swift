@@ -55,6 +55,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case notReady = "not_ready"
         /// The server is shutting down and takes no new work (503).
         case shuttingDown = "shutting_down"
+        /// The prompt-set database cannot be reached; nothing was changed, so the request
+        /// may be retried after `Retry-After` seconds (503).
+        case storeUnavailable = "store_unavailable"
 
         /// The HTTP status code this error is answered with.
         public var status: Int {
@@ -70,7 +73,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
             case .undecodableImage: 422
             case .queueFull, .rateLimited: 429
             case .internalError: 500
-            case .notReady, .shuttingDown: 503
+            case .notReady, .shuttingDown, .storeUnavailable: 503
             }
         }
     }
@@ -80,7 +83,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A sentence telling the client what was wrong and, where it can, what to change.
     public var message: String
     /// Seconds the client should wait before retrying, sent as `Retry-After` (RFC 9110
-    /// §10.2.3); set for `queueFull`, and useful with `notReady`.
+    /// §10.2.3); set for `queueFull` and `storeUnavailable`, and useful with `notReady`.
     public var retryAfterSeconds: Int?
     /// The methods the path allows, sent as `Allow` with `methodNotAllowed` (RFC 9110 §15.5.6).
     public var allowedMethods: [String]

@@ -183,4 +183,28 @@ extension ConfigurationSetting {
             value: { .string($0[keyPath: path].rawValue) }
         )
     }
+
+    /// A key naming a ``StoreLocation``: `file` or a PostgreSQL URL. A value that does not
+    /// parse is shown with its password replaced, so a typo never puts a secret in the log.
+    static func storeLocation(
+        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, String> & Sendable, meaning: String
+    ) -> ConfigurationSetting {
+        ConfigurationSetting(
+            key: key, meaning: meaning, accepted: "file, or a URL starting postgres:// or postgresql://",
+            assign: { configuration, input throws(SettingRejection) in
+                switch input {
+                case let .json(.string(text)), let .text(text): configuration[keyPath: path] = text
+                case let .json(other): throw SettingRejection(shown: other.shown)
+                }
+            },
+            check: { configuration throws(SettingRejection) in
+                let text = configuration[keyPath: path]
+                let hasControl = text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+                guard !hasControl, StoreLocation(text) != nil else {
+                    throw SettingRejection(shown: JSONText.quoted(StoreLocation.redact(text)))
+                }
+            },
+            value: { .string($0[keyPath: path]) }
+        )
+    }
 }

@@ -19,6 +19,17 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var model = "models/inctrl"
     /// Directory the prompt-set store keeps its images and manifests in; created if missing.
     public var dataDirectory = "data"
+    /// Where prompt sets are kept: `file` (``FileStore`` in ``dataDirectory``) or a
+    /// `postgres://` URL that every replica shares (``storeLocation``). Never logged as
+    /// given: its password is shown as `***`.
+    public var store = "file"
+    /// Connections the PostgreSQL store keeps open, each serving one database call at a
+    /// time; unused with the file store.
+    public var storePoolSize = 4
+
+    /// ``store`` parsed; validation refuses a value that does not parse, so a loaded
+    /// configuration always has one (an unparsable value set in code reads as `file`).
+    public var storeLocation: StoreLocation { StoreLocation(store) ?? .file }
     /// Numeric precision of the CLIP towers' matmuls. fp32 unless the operator asks for bf16,
     /// which loading accepts only where the caller confirms this CPU runs it natively, so
     /// precision never changes behind the operator's back.

@@ -4,9 +4,9 @@ import InCTRL
 /// restart. ``PromptSetRegistry`` is its only caller and owns everything in memory (records,
 /// features, text priors, limits); a store only keeps and returns bytes, faithfully.
 ///
-/// ``FileStore`` (a data directory, the default) implements it; a second backend implements
-/// the same methods without touching the registry or the routes. The contract every backend
-/// keeps:
+/// ``FileStore`` (a data directory, the default) implements it; `PostgresStore` (module
+/// `PostgresStore`, chosen by the `store` setting) implements the same methods without
+/// touching the registry or the routes. The contract every backend keeps:
 ///
 /// - ``save(_:images:)`` is all or nothing: after a crash at any moment the set is either
 ///   wholly stored (and returned by the next ``open()``) or not at all.
@@ -19,6 +19,8 @@ import InCTRL
 ///   ``DerivedFeatureKey``: the model bundle's SHA-256 and the precision. An entry stored
 ///   under one key is never returned under another, and an entry that fails verification is
 ///   discarded and reported as ``FeatureLookup/discarded(reason:)``, never returned.
+/// - A backend that cannot reach its storage throws ``PromptSetStoreError/unavailable(reason:)``
+///   (answered 503 `store_unavailable`): nothing was changed, and the call may be retried.
 public protocol PromptSetStore: Sendable {
     /// Prepares the store and reports what it holds; called once, before anything else.
     func open() async throws(PromptSetStoreError) -> StoreLoadReport

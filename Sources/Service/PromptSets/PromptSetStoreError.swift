@@ -15,6 +15,12 @@ public enum PromptSetStoreError: Error, Sendable, Equatable, CustomStringConvert
     case fileSystem(operation: String, path: String, reason: String)
     /// Derived features could not be kept.
     case featureCache(FeatureCacheError)
+    /// The store's database cannot be reached (refused, timed out, connection lost); the
+    /// operation did not happen and may be retried once the database is back.
+    case unavailable(reason: String)
+    /// The database answered a statement with an error that retrying will not cure (a
+    /// schema newer than this build, a constraint, a bug).
+    case database(operation: String, reason: String)
 
     public var description: String {
         switch self {
@@ -32,6 +38,10 @@ public enum PromptSetStoreError: Error, Sendable, Equatable, CustomStringConvert
             "Storage failure: \(operation) \(path): \(reason)."
         case let .featureCache(error):
             "\(error)"
+        case let .unavailable(reason):
+            "The prompt-set database is unavailable (\(reason)). Check that it is running and reachable; retry later."
+        case let .database(operation, reason):
+            "The prompt-set database refused to \(operation): \(reason)."
         }
     }
 }

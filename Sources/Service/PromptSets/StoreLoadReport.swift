@@ -9,11 +9,22 @@ public struct StoreLoadReport: Sendable {
         public let name: String
         /// What is wrong with it.
         public let reason: String
-        /// Where it now lies, under `<data_dir>/quarantine/`; nil when moving it failed,
-        /// in which case `moveFailure` says why and it stays where it was (and is not served).
+        /// Where it now lies, under `<data_dir>/quarantine/`; nil when it was not moved: the
+        /// file store could not move it (`moveFailure` says why; it stays where it was and is
+        /// not served), or a database store set it aside in place.
         public let location: URL?
         /// Why it could not be moved, if it could not.
         public let moveFailure: String?
+
+        /// An entry taken out of service for `reason`: moved to `location`, or not moved
+        /// (a database store keeps it in place under another name; otherwise
+        /// `moveFailure` says why).
+        public init(name: String, reason: String, location: URL?, moveFailure: String?) {
+            self.name = name
+            self.reason = reason
+            self.location = location
+            self.moveFailure = moveFailure
+        }
     }
 
     /// A staging or trash directory left by a write or delete that did not finish.
@@ -30,6 +41,9 @@ public struct StoreLoadReport: Sendable {
     public var leftovers: [Leftover] = []
     /// Damaged or unexpected entries, moved to the quarantine directory.
     public var quarantined: [QuarantinedEntry] = []
+
+    /// An empty report, filled in by a store's ``PromptSetStore/open()``.
+    public init() {}
 
     /// One line for the log.
     public var summary: String {

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import PostgresStore
+@testable import Service
+
+/// Services as replicas over one PostgreSQL database, in one process: a set registered
+/// through one is served by another with the same bits, and an unreachable database answers
+/// 503 `store_unavailable`.
+@Suite(.serialized, .enabled(if: PostgresServer.isEnabled, Comment(rawValue: PostgresServer.skipMessage)))
+struct PostgresReplicaTests {
+    static func registration(_ cells: [String], className: String = "solar_cell") throws -> [UInt8] {
+        let images = try cells.map { Data(try InCTRLServiceTests.cell($0)).base64EncodedString() }
+        return [UInt8](try JSONSerialization.data(withJSONObject: ["class_name": className, "images": images]))
+    }
+
+    static func replica(_ url: String) async throws -> InCTRLServiceTests.Running {
+        try await InCTRLServiceTests.Running(
+            dataDirectory: try PromptSetTestData.scratchDirectory("replica"), store: PostgresStore(url: url, poolSize: 2, connectTimeout: 2)
+        ) {
+            $0.store = url
+        }
+    }
+
+    @Test func aSetRegisteredOnOneReplicaScoresTheSameOnAnother() async throws {
+        let url = try PostgresServer.running().createDatabase()
+        let first = try await Self.replica(url)
+        defer { Task { await first.stop() } }
+        let (created, registered) = try await first.json(
+            "POST", "/prompts", body: try Self.registration(["0004_functional", "0009_functional"]), contentType: "application/json")
+        #expect(created == 201)
+        let id = try #require(registered["id"] as? String)
+
+        // A replica started afterwards finds the set, its features and its calibration.
+        let second = try await Self.replica(url)
+        defer { Task { await second.stop() } }
+        let query = try InCTRLServiceTests.cell("0001_defective")
+        var answers: [[String: Any]] = []
+        for replica in [first, second] {
+            let (status, result) = try await replica.json("POST", "/score?prompt_set=\(id)", body: query, contentType: "image/png")
+            #expect(status == 200)
+            answers.append(result)
+        }
+        let scores = answers.map { ($0["score"] as? Double)?.bitPattern }
+        #expect(scores[0] != nil && scores[0] == scores[1], "\(scores)")
+        let maps = answers.map { (($0["residual_map"] as? [String: Any])?["values"] as? [Double])?.map(\.bitPattern) }
+        #expect(maps[0] != nil && maps[0] == maps[1])
+        let thresholds: [UInt64?] = answers.map { (($0["decision"] as? [String: Any])?["threshold"] as? Double)?.bitPattern }
+        #expect(thresholds[0] != nil && thresholds[0] == thresholds[1])
+        let rows = try PostgresServer.admin(url: url).execute("SELECT kind FROM derived_features ORDER BY kind")
+        #expect(rows.count == 2, "features and calibration stored once")
+    }
+
+    @Test func theSameSetRegisteredOnTwoReplicasAtOnceIsOneSet() async throws {
+        let url = try PostgresServer.running().createDatabase()
+        let first = try await Self.replica(url)
+        defer { Task { await first.stop() } }
+        let second = try await Self.replica(url)
+        defer { Task { await second.stop() } }
+        let body = try Self.registration(["0004_functional"], className: "cell")
+        async let one = first.json("POST", "/prompts", body: body, contentType: "application/json")
+        async let two = second.json("POST", "/prompts", body: body, contentType: "application/json")
+        let answers = try await [one, two]
+        #expect(answers.allSatisfy { [200, 201].contains($0.0) }, "\(answers.map(\.0))")
+        #expect(Set(answers.map { $0.1["id"] as? String }).count == 1)
+        #expect(Set(answers.map { $0.1["created_at"] as? String }).count == 1, "the replicas disagree on the stored record")
+        #expect(try PostgresServer.admin(url: url).execute("SELECT id FROM prompt_sets").count == 1)
+    }
+
+    /// The database goes away after start: a registration answers 503 `store_unavailable`
+    /// with `Retry-After`, and is served once the database is back.
+    @Test func anUnreachableDatabaseAnswers503StoreUnavailable() async throws {
+        let server = try PostgresServer.running()
+        let url = try server.createDatabase()
+        let running = try await InCTRLServiceTests.Running(
+            dataDirectory: try PromptSetTestData.scratchDirectory("replica"), store: PostgresStore(url: url, poolSize: 2, connectTimeout: 2)
+        ) {
+            $0.store = url
+            $0.retryAfterSeconds = 4
+        }
+        defer { Task { await running.stop() } }
+        let body = try Self.registration(["0004_functional"])
+        try server.takeDown(url)
+        let (status, headers, answer) = try await running.send("POST", "/prompts", body: body, contentType: "application/json")
+        let object = (try? JSONSerialization.jsonObject(with: Data(answer))) as? [String: Any] ?? [:]
+        #expect(status == 503 && InCTRLServiceTests.errorCode(object) == "store_unavailable", "\(status) \(object)")
+        #expect(headers["retry-after"] == "4")
+        let (listed, listing) = try await running.json("GET", "/prompts")
+        #expect(listed == 200 && (listing["prompt_sets"] as? [Any])?.isEmpty == true)
+
+        try server.bringUp(url)
+        let (created, _) = try await running.json("POST", "/prompts", body: body, contentType: "application/json")
+        #expect(created == 201)
+    }
+}
