@@ -97,13 +97,16 @@ extension ConfigurationSetting {
         )
     }
 
-    /// A key holding free text, which must not be empty or hold control characters (they
-    /// would only ever be a mistake in a host name or a path).
+    /// A key holding free text without control characters (they would only ever be a
+    /// mistake in a host name or a path); it must not be empty unless `allowsEmpty` (an empty
+    /// path then turns off what it names).
     static func text(
-        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, String> & Sendable, meaning: String
+        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, String> & Sendable, allowsEmpty: Bool = false,
+        meaning: String
     ) -> ConfigurationSetting {
         ConfigurationSetting(
-            key: key, meaning: meaning, accepted: "a non-empty string without control characters",
+            key: key, meaning: meaning,
+            accepted: allowsEmpty ? "a string without control characters (empty: none)" : "a non-empty string without control characters",
             assign: { configuration, input throws(SettingRejection) in
                 switch input {
                 case let .json(.string(text)), let .text(text): configuration[keyPath: path] = text
@@ -113,30 +116,7 @@ extension ConfigurationSetting {
             check: { configuration throws(SettingRejection) in
                 let text = configuration[keyPath: path]
                 let hasControl = text.unicodeScalars.contains { $0.properties.generalCategory == .control }
-                guard !text.isEmpty, !hasControl else { throw SettingRejection(shown: JSONText.quoted(text)) }
-            },
-            value: { .string($0[keyPath: path]) }
-        )
-    }
-
-    /// A key holding a path that may be left empty (the feature it names is then off); a
-    /// path given must not hold control characters.
-    static func optionalText(
-        _ key: String, _ path: WritableKeyPath<ServiceConfiguration, String> & Sendable, meaning: String
-    ) -> ConfigurationSetting {
-        ConfigurationSetting(
-            key: key, meaning: meaning, accepted: "a string without control characters (empty: none)",
-            assign: { configuration, input throws(SettingRejection) in
-                switch input {
-                case let .json(.string(text)), let .text(text): configuration[keyPath: path] = text
-                case let .json(other): throw SettingRejection(shown: other.shown)
-                }
-            },
-            check: { configuration throws(SettingRejection) in
-                let text = configuration[keyPath: path]
-                guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-                    throw SettingRejection(shown: JSONText.quoted(text))
-                }
+                guard allowsEmpty || !text.isEmpty, !hasControl else { throw SettingRejection(shown: JSONText.quoted(text)) }
             },
             value: { .string($0[keyPath: path]) }
         )
