@@ -37,6 +37,14 @@ extension ConfigurationSetting {
     /// timeout, and the bound keeps deadline arithmetic far from overflow.
     static let longestDuration = 86_400.0
 
+    /// A JSON string, or the text of an environment variable, as it is.
+    private static func string(_ input: ConfigurationInput) throws(SettingRejection) -> String {
+        switch input {
+        case let .json(.string(text)), let .text(text): return text
+        case let .json(other): throw SettingRejection(shown: other.shown)
+        }
+    }
+
     /// A JSON number, or the text of one (decimal digits, optional sign and fraction).
     private static func decimal(_ input: ConfigurationInput) throws(SettingRejection) -> Double {
         switch input {
@@ -108,10 +116,7 @@ extension ConfigurationSetting {
             key: key, meaning: meaning,
             accepted: allowsEmpty ? "a string without control characters (empty: none)" : "a non-empty string without control characters",
             assign: { configuration, input throws(SettingRejection) in
-                switch input {
-                case let .json(.string(text)), let .text(text): configuration[keyPath: path] = text
-                case let .json(other): throw SettingRejection(shown: other.shown)
-                }
+                configuration[keyPath: path] = try string(input)
             },
             check: { configuration throws(SettingRejection) in
                 let text = configuration[keyPath: path]
@@ -151,11 +156,7 @@ extension ConfigurationSetting {
         return ConfigurationSetting(
             key: key, meaning: meaning, accepted: "one of " + names.joined(separator: ", "),
             assign: { configuration, input throws(SettingRejection) in
-                let text: String
-                switch input {
-                case let .json(.string(string)), let .text(string): text = string
-                case let .json(other): throw SettingRejection(shown: other.shown)
-                }
+                let text = try string(input)
                 guard let choice = Choice(rawValue: text) else { throw SettingRejection(shown: JSONText.quoted(text)) }
                 configuration[keyPath: path] = choice
             },
@@ -172,10 +173,7 @@ extension ConfigurationSetting {
         ConfigurationSetting(
             key: key, meaning: meaning, accepted: "file, or a URL starting postgres:// or postgresql://",
             assign: { configuration, input throws(SettingRejection) in
-                switch input {
-                case let .json(.string(text)), let .text(text): configuration[keyPath: path] = text
-                case let .json(other): throw SettingRejection(shown: other.shown)
-                }
+                configuration[keyPath: path] = try string(input)
             },
             check: { configuration throws(SettingRejection) in
                 let text = configuration[keyPath: path]
