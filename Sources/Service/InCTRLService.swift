@@ -48,8 +48,9 @@ public final class InCTRLService: Sendable {
     ]
 
     /// A service over `configuration` with the file store in its data directory; nothing is
-    /// loaded yet (`logWriter`: the writer `logger`'s lines go through, if any). A configuration whose `store` names a database is refused: that store
-    /// lives in the `PostgresStore` module, which the caller builds and passes to
+    /// loaded yet (`logWriter`: the writer `logger`'s lines go through, if any). A
+    /// configuration whose `store` names a database is refused: that store lives in the
+    /// `PostgresStore` module, which the caller builds and passes to
     /// ``init(configuration:store:logger:)`` (as `inctrl serve` does).
     public convenience init(configuration: ServiceConfiguration, logger: Logger, logWriter: LogWriter? = nil) throws {
         guard configuration.storeLocation == .file else {
@@ -147,6 +148,9 @@ public final class InCTRLService: Sendable {
                     "quarantined": "\(summary.store.quarantined.count + summary.dropped)",
                     "seconds": "\(String(format: "%.2f", Duration.since(started).inSeconds))",
                 ])
+            // Written out before the registry answers ready, so a client that sees /readyz
+            // answer 200 also finds every start-up line (quarantines, the ready line) logged.
+            logWriter?.flush()
             await registry.markReady()
         } catch {
             logger.critical("start-up failed; the service stays unready", metadata: ["error": "\(error)"])
