@@ -221,6 +221,11 @@ public final class PostgresStore: PromptSetStore {
         }
     }
 
+    /// Asks the database a trivial question over a pooled connection.
+    public func checkAvailable() async throws(PromptSetStoreError) {
+        _ = try await run("reach the database") { connection throws(PostgresError) in try connection.execute("SELECT 1") }
+    }
+
     /// Runs `body` on a pooled connection once the store is open, turning its failures into
     /// the store's errors.
     func run<Value: Sendable>(

@@ -22,6 +22,8 @@ public final class InCTRLService: Sendable {
     public let metrics: ServiceMetrics
     /// The one owner of prompt-set state.
     public let registry: PromptSetRegistry
+    /// Whether the store can serve, for readiness.
+    let storeAvailability: StoreAvailability
     /// The API keys the server accepts; nil when `api_keys_file` is empty (every route open).
     public let keyring: APIKeyring?
     /// The per-client rate limit; nil when `rate_limit_per_s` is 0.
@@ -70,6 +72,7 @@ public final class InCTRLService: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.logWriter = logWriter
+        storeAvailability = StoreAvailability(store: store)
         var auditLogger = logger
         auditLogger[metadataKey: "log"] = "audit"
         self.auditLogger = auditLogger

@@ -79,7 +79,15 @@ struct PostgresReplicaTests {
         }
         defer { Task { await running.stop() } }
         let body = try Self.registration(["0004_functional"])
+        #expect(try await running.send("GET", "/readyz").status == 200)
         try server.takeDown(url)
+        // Readiness follows the database: 503 within 5 s, without a restart.
+        try await Task.sleep(for: .milliseconds(1100))
+        let started = Date()
+        let unready = try await running.send("GET", "/readyz")
+        #expect(Date().timeIntervalSince(started) < 5)
+        let unreadyBody = (try? JSONSerialization.jsonObject(with: Data(unready.body))) as? [String: Any] ?? [:]
+        #expect(unready.status == 503 && InCTRLServiceTests.errorCode(unreadyBody) == "store_unavailable", "\(unready.status) \(unreadyBody)")
         let (status, headers, answer) = try await running.send("POST", "/prompts", body: body, contentType: "application/json")
         let object = (try? JSONSerialization.jsonObject(with: Data(answer))) as? [String: Any] ?? [:]
         #expect(status == 503 && InCTRLServiceTests.errorCode(object) == "store_unavailable", "\(status) \(object)")
@@ -88,6 +96,12 @@ struct PostgresReplicaTests {
         #expect(listed == 200 && (listing["prompt_sets"] as? [Any])?.isEmpty == true)
 
         try server.bringUp(url)
+        var ready = 0
+        for _ in 0..<50 where ready != 200 {
+            try await Task.sleep(for: .milliseconds(200))
+            ready = try await running.send("GET", "/readyz").status
+        }
+        #expect(ready == 200, "readiness did not come back with the database")
         let (created, _) = try await running.json("POST", "/prompts", body: body, contentType: "application/json")
         #expect(created == 201)
     }

@@ -25,6 +25,11 @@ public protocol PromptSetStore: Sendable {
     /// Prepares the store and reports what it holds; called once, before anything else.
     func open() async throws(PromptSetStoreError) -> StoreLoadReport
 
+    /// Whether the store can serve right now, for readiness: throws
+    /// ``PromptSetStoreError/unavailable(reason:)`` while it cannot (a database that went
+    /// away). A store that lives in this process needs nothing more than being open.
+    func checkAvailable() async throws(PromptSetStoreError)
+
     /// Stores `record` and its `images` (in record order) durably. When a set with the same
     /// id is stored already, that one is kept and its record returned.
     func save(_ record: PromptSetRecord, images: [[UInt8]]) async throws(PromptSetStoreError) -> PromptSetRecord
@@ -61,4 +66,9 @@ public protocol PromptSetStore: Sendable {
 
     /// Keeps a text prior computed by the model `key` names.
     func saveTextPrior(_ prior: TextPrior, key: DerivedFeatureKey) async throws(PromptSetStoreError)
+}
+
+extension PromptSetStore {
+    /// A store in this process's own files is available once open.
+    public func checkAvailable() async throws(PromptSetStoreError) {}
 }
