@@ -47,6 +47,8 @@ public struct ScorePictures: Sendable {
     /// pixel threshold, so a set's images share one scale, or to the image's own largest
     /// residual when the set has none; colour fades out below the scale's middle.
     public init(result: InCTRLScore, image: DecodedImage, gridSize: Int, pixelThreshold: Float?, include: Include) throws {
+        // The field and regions at the original size, when the regions' field already is.
+        var originalSize: (field: AnomalyField, regions: AnomalyRegions)?
         if let pixelThreshold {
             // A field no larger than needed for boxes; the mask, when asked for, is drawn at
             // the original size.
@@ -65,9 +67,11 @@ public struct ScorePictures: Sendable {
                     areaFraction: region.areaFraction, peak: region.peak)
             }
             anomalousAreaFraction = found.anomalousFraction
+            if fieldWidth == image.width, fieldHeight == image.height { originalSize = (field, found) }
         }
         guard !include.isEmpty else { return }
-        let field = try AnomalyField(residualMap: result.residualMap, gridSize: gridSize, imageWidth: image.width, imageHeight: image.height)
+        let field = try originalSize?.field
+            ?? AnomalyField(residualMap: result.residualMap, gridSize: gridSize, imageWidth: image.width, imageHeight: image.height)
         if include.contains(.heatmap) {
             let scaleMax = pixelThreshold.map { 2 * $0 } ?? field.maximum
             // The set's pixel threshold sits mid-scale; below it the colour fades, so normal
@@ -76,8 +80,10 @@ public struct ScorePictures: Sendable {
             heatmapPNG = try PNGEncoder.encode(picture)
         }
         if include.contains(.mask) {
-            // Without a pixel threshold nothing is a region: the mask is all zero.
-            let mask = try AnomalyRegions(field: field, threshold: pixelThreshold ?? .greatestFiniteMagnitude, maxRegions: 0).mask
+            // Without a pixel threshold nothing is a region: the mask is all zero. The mask
+            // marks every pixel above the threshold, listed region or not.
+            let mask = try originalSize?.regions.mask
+                ?? AnomalyRegions(field: field, threshold: pixelThreshold ?? .greatestFiniteMagnitude, maxRegions: 0).mask
             maskPNG = try PNGEncoder.encode(mask)
         }
     }
