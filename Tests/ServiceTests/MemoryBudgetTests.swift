@@ -29,35 +29,41 @@ import Glibc
         let registered = try await server.send("POST", "/prompts", body: registration, contentType: "application/json")
         let id = try #require((try registered.object())["id"] as? String)
 
-        // 200 uploads of 30 MB each; those the budget admits send their whole body but the
-        // last byte, and stall.
-        let declared = 30 << 20
+        // 200 uploads of 30 MB each. The budget holds `budget / declared` of them: those send
+        // their whole body but the last byte, and stall; every later one must be refused from
+        // its head. Which ones are admitted is certain (a body is only sent once its head has
+        // been read), so no answer is waited for on a clock shorter than a slow machine needs.
+        let declared = 30 << 20, fitting = budget / declared
         let chunk = [UInt8](repeating: 0x55, count: 1 << 20)
         var clients: [LoopbackClient] = []
         var refused = 0, admitted = 0
-        for _ in 0..<200 {
+        for index in 0..<200 {
             let client = try LoopbackClient(port: port)
             try client.send("POST /score?prompt_set=\(id) HTTP/1.1\r\nHost: h\r\nContent-Type: image/png\r\nContent-Length: \(declared)\r\n\r\n")
-            if let answer = try? client.readResponse(seconds: 0.05) {
-                #expect(answer.status == 503 && answer.errorCode == "body_budget_exhausted" && answer.headers["retry-after"] != nil)
-                refused += 1
-            } else {
+            if index < fitting {
                 for _ in 0..<29 { try client.send(chunk) }
                 try client.send(Array(chunk.dropLast()))
                 admitted += 1
+            } else {
+                let answer = try client.readResponse(seconds: 30)
+                #expect(answer.status == 503 && answer.errorCode == "body_budget_exhausted" && answer.headers["retry-after"] != nil)
+                refused += 1
             }
             clients.append(client)
         }
+        // None of the admitted uploads was answered: they are still waiting for their last byte.
+        for client in clients.prefix(fitting) {
+            #expect((try? client.readResponse(seconds: 0.2)) == nil, "an admitted upload was answered before its body ended")
+        }
         let peak = Self.residentMiB(pid)
-        #expect(admitted >= 1 && admitted <= budget / declared && refused == 200 - admitted, "admitted \(admitted), refused \(refused)")
+        #expect(admitted == fitting && refused == 200 - fitting, "admitted \(admitted), refused \(refused)")
         #expect(peak < before + Double(budget >> 20) + 300, "RSS \(before) → \(peak) MiB")
 
-        // The probe stays quick while the uploads stall.
-        let started = Date()
+        // The probe is still answered while the uploads stall (how quickly is the load
+        // benchmark's business, not a test's).
         let probe = try LoopbackClient(port: port)
         try probe.send("GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n")
-        #expect(try probe.readResponse(seconds: 5).status == 200)
-        #expect(Date().timeIntervalSince(started) < 0.1, "healthz took \(Date().timeIntervalSince(started)) s")
+        #expect(try probe.readResponse(seconds: 30).status == 200)
 
         clients.removeAll()
         try await Task.sleep(for: .milliseconds(300))

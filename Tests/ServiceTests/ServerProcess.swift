@@ -179,6 +179,9 @@ final class ServerProcess: Sendable {
             guard process.isRunning else { throw Failure.exitedEarly(status: process.terminationStatus, log: logText) }
             try await Task.sleep(for: .milliseconds(20))
         }
+        // A loaded machine may wake this task only after the deadline: look once more before
+        // calling it a timeout, so that a condition that came true while asleep still counts.
+        if try await condition() { return }
         throw Failure.timedOut(waitingFor: what, log: logText)
     }
 
