@@ -27,14 +27,20 @@ import Tensor
 ///   against the row's); a row that fails is deleted and reported as discarded.
 /// - A database that cannot be reached answers ``Service/PromptSetStoreError/unavailable(reason:)``.
 ///
+/// Replicas follow each other through `LISTEN`/`NOTIFY` (``PostgresChangeListener``): every
+/// write sends its notice inside its own transaction, so it goes out when the write commits.
+///
 /// Every call runs on the ``PostgresConnectionPool``'s own threads, never on Swift's
 /// cooperative pool.
-public final class PostgresStore: PromptSetStore {
+public final class PostgresStore: SharedPromptSetStore {
     /// The database URL with its password replaced, for logs.
     public let redactedURL: String
 
     let pool: PostgresConnectionPool
     let phase = Mutex(Phase.closed)
+    /// Names this store instance in the notices it sends, so that it skips its own.
+    let origin = UUID().uuidString.lowercased()
+    private let listener: PostgresChangeListener
 
     enum Phase { case closed, opening, open }
 
@@ -48,6 +54,28 @@ public final class PostgresStore: PromptSetStore {
     public init(url: String, poolSize: Int = 4, connectTimeout: Int = 5, statementTimeout: Int = 30_000) {
         redactedURL = StoreLocation.redact(url)
         pool = PostgresConnectionPool(url: url, size: poolSize, connectTimeout: connectTimeout, statementTimeout: statementTimeout)
+        listener = PostgresChangeListener(url: url, origin: origin, connectTimeout: connectTimeout)
+    }
+
+    public func changes() -> AsyncStream<PromptSetChange> {
+        listener.changes()
+    }
+
+    public func record(_ id: PromptSetID) async throws(PromptSetStoreError) -> PromptSetRecord? {
+        try await storedRecord(id)
+    }
+
+    public func records() async throws(PromptSetStoreError) -> [PromptSetRecord] {
+        let (sets, images) = try await run("list the prompt sets") { connection throws(PostgresError) in try Self.listing(connection) }
+        return Self.records(sets: sets, images: images).compactMap { try? $0.get() }
+    }
+
+    /// Sends the notice of a change to the set `id` (`created`, `deleted` or `changed`) to
+    /// every replica, when the transaction running on `connection` commits.
+    func notify(_ kind: String, _ id: PromptSetID, on connection: PostgresConnection) throws(PostgresError) {
+        try connection.execute(
+            "SELECT pg_notify($1, $2)",
+            [.text(PostgresChangeListener.channel), .text(PostgresChangeListener.payload(kind, id, origin: origin))])
     }
 
     /// True once ``open()`` has finished.
@@ -72,6 +100,7 @@ public final class PostgresStore: PromptSetStore {
                          record.manualThreshold.map { .text(String($0)) } ?? .null])
                     guard insert.affected == 1 else { return false }
                     try Self.insertImages(record.images, images, kind: "prompt", first: 0, of: record.id, on: connection)
+                    try self.notify("created", record.id, on: connection)
                     return true
                 }
             }
@@ -84,7 +113,12 @@ public final class PostgresStore: PromptSetStore {
     public func delete(_ id: PromptSetID) async throws(PromptSetStoreError) -> Bool {
         // Images and derived features go with it (ON DELETE CASCADE), in the same statement.
         let deleted = try await run("delete prompt set \(id)") { connection throws(PostgresError) in
-            try connection.execute("DELETE FROM prompt_sets WHERE id = $1 AND quarantine_reason IS NULL", [.text(id.hex)]).affected
+            try connection.transaction { () throws(PostgresError) -> Int in
+                let deleted = try connection.execute(
+                    "DELETE FROM prompt_sets WHERE id = $1 AND quarantine_reason IS NULL", [.text(id.hex)]).affected
+                if deleted > 0 { try self.notify("deleted", id, on: connection) }
+                return deleted
+            }
         }
         return deleted > 0
     }
@@ -114,6 +148,7 @@ public final class PostgresStore: PromptSetStore {
                 try Self.insertImages(
                     Array(record.calibrationImages[first...]), newCalibrationImages, kind: "calibration", first: first,
                     of: record.id, on: connection)
+                try self.notify("changed", record.id, on: connection)
                 return true
             }
         }
@@ -147,7 +182,9 @@ public final class PostgresStore: PromptSetStore {
             let set = try connection.execute("SELECT 1 FROM prompt_sets WHERE id = $1 AND quarantine_reason IS NULL", [.text(id.hex)])
             guard !set.isEmpty else { return nil }
             return try connection.execute(
-                "SELECT position::text, bytes FROM prompt_set_images WHERE prompt_set = $1 AND kind = $2 ORDER BY position",
+                // Ordered by the integer column, not by the output column of the same name
+                // (text, which would put 10 before 2).
+                "SELECT i.position::text, i.bytes FROM prompt_set_images i WHERE i.prompt_set = $1 AND i.kind = $2 ORDER BY i.position",
                 [.text(id.hex), .text(kind)])
         }
         guard let rows else { throw .notFound(id) }
@@ -184,7 +221,9 @@ public final class PostgresStore: PromptSetStore {
     /// kept beside it. Best effort: a set that stays is found damaged again on its next read.
     func quarantine(_ id: PromptSetID, reason: String) async {
         _ = try? await unchecked("quarantine prompt set \(id)") { connection throws(PostgresError) in
-            try connection.execute(
+            try connection.transaction { () throws(PostgresError) in
+                try self.notify("deleted", id, on: connection)
+                try connection.execute(
                 """
                 UPDATE prompt_sets
                 SET id = id || '.quarantined-' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS') || '-' || substr(md5(random()::text), 1, 8),
@@ -192,12 +231,16 @@ public final class PostgresStore: PromptSetStore {
                 WHERE id = $1 AND quarantine_reason IS NULL
                 """,
                 [.text(id.hex), .text(reason)])
+            }
         }
     }
 
     /// The record stored under `id`, or nil when there is none.
     func storedRecord(_ id: PromptSetID) async throws(PromptSetStoreError) -> PromptSetRecord? {
         let found = try await run("read prompt set \(id)") { connection throws(PostgresError) -> (PostgresRows, PostgresRows)? in
+            try connection.transaction { () throws(PostgresError) -> (PostgresRows, PostgresRows)? in
+            // One snapshot for both reads, so a deletion in between cannot leave a set without images.
+            try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             let sets = try connection.execute(
                 """
                 SELECT id, class_name, extract(epoch FROM created_at)::text, manual_threshold::text
@@ -208,10 +251,11 @@ public final class PostgresStore: PromptSetStore {
             let images = try connection.execute(
                 """
                 SELECT prompt_set, kind, position::text, media_type, byte_count::text, sha256
-                FROM prompt_set_images WHERE prompt_set = $1 ORDER BY kind, position
+                FROM prompt_set_images i WHERE i.prompt_set = $1 ORDER BY i.kind, i.position
                 """,
                 [.text(id.hex)])
             return (sets, images)
+            }
         }
         guard let (sets, images) = found else { return nil }
         switch Self.records(sets: sets, images: images).first {

@@ -49,6 +49,28 @@ import Testing
         return Calibration(shots: (0..<shots).map { _ in observation() }, extra: (0..<extra).map { _ in observation() })
     }
 
+    /// More than ten images and ten calibration images come back in their order (10 after 9,
+    /// not after 1), and the record listed at restart is the record saved.
+    @Test(arguments: StoreBackend.all) func imagesBeyondTheTenthKeepTheirOrder(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture(backend)
+        let images = PromptSetTestData.images(set: 7, shots: 16, count: 600)
+        var record = Self.record("tile", images)
+        #expect(try await fixture.store.save(record, images: images) == record)
+        #expect(try await fixture.store.images(of: record) == images)
+        let calibration = PromptSetTestData.images(set: 8, shots: 12, count: 500)
+        record.calibrationImages = calibration.map(StoredPromptImage.init(describing:))
+        try await fixture.store.update(record, newCalibrationImages: calibration)
+        #expect(try await fixture.store.calibrationImages(of: record) == calibration)
+        let (restarted, report) = try await fixture.reopened()
+        #expect(report.loaded == [record] && report.quarantined.isEmpty)
+        #expect(try await restarted.images(of: record) == images)
+        #expect(try await restarted.calibrationImages(of: record) == calibration)
+        if let shared = restarted as? any SharedPromptSetStore {
+            #expect(try await shared.record(record.id) == record)
+            #expect(try await shared.records() == [record])
+        }
+    }
+
     @Test(arguments: StoreBackend.all) func aSavedSetReadsBackAndSurvivesARestart(_ backend: StoreBackend) async throws {
         let fixture = try await StoreFixture(backend)
         let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + Array(repeating: 7, count: 500)
