@@ -136,6 +136,33 @@ final class PostgresConnection {
         }
     }
 
+    /// Waits up to `milliseconds` for notifications (`NOTIFY`) on the channels this
+    /// connection listens to, and returns their payloads in the order they were sent; an
+    /// empty list when none came. Throws `.connection` when the connection broke.
+    func notifications(waitingUpTo milliseconds: Int32) throws(PostgresError) -> [String] {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { throw .connection("not connected") }
+        var payloads = Self.pendingNotifications(handle)
+        guard payloads.isEmpty else { return payloads }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, milliseconds)
+        guard ready > 0 else { return [] }
+        guard PQconsumeInput(handle) == 1, PQstatus(handle) == CONNECTION_OK else {
+            let message = Self.message(PQerrorMessage(handle))
+            throw .connection(message.isEmpty ? "the connection was closed" : message)
+        }
+        payloads = Self.pendingNotifications(handle)
+        return payloads
+    }
+
+    private static func pendingNotifications(_ handle: OpaquePointer) -> [String] {
+        var payloads: [String] = []
+        while let notification = PQnotifies(handle) {
+            payloads.append(notification.pointee.extra.map { String(cString: $0) } ?? "")
+            PQfreemem(notification)
+        }
+        return payloads
+    }
+
     /// Whether the connection is broken (or was never made), so the next use reconnects.
     var isBroken: Bool {
         guard let handle else { return true }

@@ -32,19 +32,7 @@ extension PostgresStore {
     private func load() async throws(PromptSetStoreError) -> StoreLoadReport {
         _ = try await unchecked("migrate the schema") { connection throws(PostgresError) in try PostgresSchema.migrate(connection) }
         let (sets, images) = try await unchecked("list the prompt sets") { connection throws(PostgresError) in
-            let sets = try connection.execute(
-                """
-                SELECT id, class_name, extract(epoch FROM created_at)::text, manual_threshold::text
-                FROM prompt_sets WHERE quarantine_reason IS NULL
-                """)
-            let images = try connection.execute(
-                """
-                SELECT i.prompt_set, i.kind, i.position::text, i.media_type, i.byte_count::text, i.sha256
-                FROM prompt_set_images i JOIN prompt_sets s ON s.id = i.prompt_set
-                WHERE s.quarantine_reason IS NULL
-                ORDER BY i.prompt_set, i.kind, i.position
-                """)
-            return (sets, images)
+            try Self.listing(connection)
         }
         var report = StoreLoadReport()
         var loaded: [PromptSetRecord] = []
@@ -59,6 +47,28 @@ extension PostgresStore {
         }
         report.loaded = loaded.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         return report
+    }
+
+    /// The rows every record is made of: the sets in service (id, class name, epoch seconds,
+    /// manual threshold) and their images (set, kind, position, media type, size, SHA-256).
+    static func listing(_ connection: PostgresConnection) throws(PostgresError) -> (PostgresRows, PostgresRows) {
+        try connection.transaction { () throws(PostgresError) -> (PostgresRows, PostgresRows) in
+            // One snapshot for both, so a set registered in between is wholly in or out.
+            try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            let sets = try connection.execute(
+                """
+                SELECT id, class_name, extract(epoch FROM created_at)::text, manual_threshold::text
+                FROM prompt_sets WHERE quarantine_reason IS NULL
+                """)
+            let images = try connection.execute(
+                """
+                SELECT i.prompt_set, i.kind, i.position::text, i.media_type, i.byte_count::text, i.sha256
+                FROM prompt_set_images i JOIN prompt_sets s ON s.id = i.prompt_set
+                WHERE s.quarantine_reason IS NULL
+                ORDER BY i.prompt_set, i.kind, i.position
+                """)
+            return (sets, images)
+        }
     }
 
     /// The records that the rows of `sets` (id, class name, epoch seconds, manual threshold)

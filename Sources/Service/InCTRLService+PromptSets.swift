@@ -16,7 +16,7 @@ extension InCTRLService {
         }
         let model = try await registry.model()
         return try APIJSON.response(
-            PromptSetSummary(registration.entry, margin: configuration.thresholdMargin, model: model.info, includeCalibration: true),
+            PromptSetSummary(registration.entry.summary, margin: configuration.thresholdMargin, model: model.info, includeCalibration: true),
             status: registration.created ? .created : .ok)
     }
 
@@ -44,13 +44,13 @@ extension InCTRLService {
     }
 
     func listPromptSets() async throws -> HTTPResponse {
-        let sets = try await registry.allEntries().map { PromptSetSummary($0, margin: configuration.thresholdMargin) }
+        let sets = try await registry.summaries().map { PromptSetSummary($0, margin: configuration.thresholdMargin) }
         return try APIJSON.response(PromptSetListing(promptSets: sets))
     }
 
     func describePromptSet(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let entry = try await registry.entry(try promptSetID(request.pathParameters["id"] ?? ""))
-        return try APIJSON.response(PromptSetDescription(entry, margin: configuration.thresholdMargin))
+        let summary = try await registry.summary(try promptSetID(request.pathParameters["id"] ?? ""))
+        return try APIJSON.response(PromptSetDescription(summary, margin: configuration.thresholdMargin))
     }
 
     /// `POST /prompts/{id}/calibration`: extra normal images (multipart `images` parts or
@@ -93,7 +93,7 @@ extension InCTRLService {
         }
         let entry = try await registry.setManualThreshold(Float(threshold), of: id)
         audit("prompt_set.threshold_set", ["id": id.hex, "threshold": "\(threshold)"])
-        return try APIJSON.response(PromptSetDescription(entry, margin: configuration.thresholdMargin))
+        return try APIJSON.response(PromptSetDescription(entry.summary, margin: configuration.thresholdMargin))
     }
 
     /// `DELETE /prompts/{id}/threshold`: back to the calibrated threshold; answers the set.
@@ -101,7 +101,7 @@ extension InCTRLService {
         let id = try promptSetID(request.pathParameters["id"] ?? "")
         let entry = try await registry.setManualThreshold(nil, of: id)
         audit("prompt_set.threshold_removed", ["id": id.hex])
-        return try APIJSON.response(PromptSetDescription(entry, margin: configuration.thresholdMargin))
+        return try APIJSON.response(PromptSetDescription(entry.summary, margin: configuration.thresholdMargin))
     }
 
     func deletePromptSet(_ request: HTTPRequest) async throws -> HTTPResponse {

@@ -84,7 +84,8 @@ public final class InCTRLService: Sendable {
             store: store,
             limits: PromptSetLimits(
                 maxSets: configuration.maxPromptSets, maxImagesPerSet: configuration.maxImagesPerSet,
-                maxImageBytes: configuration.maxImageBytes, maxCalibrationImages: configuration.maxCalibrationImages),
+                maxImageBytes: configuration.maxImageBytes, maxCalibrationImages: configuration.maxCalibrationImages,
+                featureBytes: configuration.featureCacheBytes),
             metrics: metrics, logger: logger)
         pipeline = ImagePipeline(limits: ImageLimits(
             maxPixels: configuration.maxImagePixels, maxEncodedBytes: configuration.maxImageBytes))

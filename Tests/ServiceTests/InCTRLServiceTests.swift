@@ -58,7 +58,10 @@ import Testing
             if load { try await service.load() }
         }
 
-        func stop() async { await server.shutdown(gracePeriod: .seconds(2)) }
+        func stop() async {
+            await server.shutdown(gracePeriod: .seconds(2))
+            await service.registry.close()
+        }
 
         func send(
             _ method: String, _ path: String, body: [UInt8] = [], contentType: String? = nil, headers: [String: String] = [:]

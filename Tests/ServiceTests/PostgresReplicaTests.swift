@@ -106,3 +106,28 @@ struct PostgresReplicaTests {
         #expect(created == 201)
     }
 }
+
+extension PostgresReplicaTests {
+    /// A set whose registering replica died after the set's transaction committed and before
+    /// its features and calibration were written: another replica computes them at start,
+    /// writes them back, and serves the set.
+    @Test func aSetStoredWithoutItsDerivedDataIsComputedAtStart() async throws {
+        let url = try PostgresServer.running().createDatabase()
+        let first = try await Self.replica(url)
+        let (_, registered) = try await first.json(
+            "POST", "/prompts", body: try Self.registration(["0004_functional", "0009_functional"]), contentType: "application/json")
+        let id = try #require(registered["id"] as? String)
+        let query = try InCTRLServiceTests.cell("0001_defective")
+        let (_, reference) = try await first.json("POST", "/score?prompt_set=\(id)", body: query, contentType: "image/png")
+        await first.stop()
+        try PostgresServer.admin(url: url).execute("DELETE FROM derived_features")
+
+        let second = try await Self.replica(url)
+        defer { Task { await second.stop() } }
+        let (listed, listing) = try await second.json("GET", "/prompts")
+        #expect(listed == 200 && ((listing["prompt_sets"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String } == [id])
+        let (status, answer) = try await second.json("POST", "/score?prompt_set=\(id)", body: query, contentType: "image/png")
+        #expect(status == 200 && (answer["score"] as? Double)?.bitPattern == (reference["score"] as? Double)?.bitPattern)
+        #expect(try PostgresServer.admin(url: url).execute("SELECT kind FROM derived_features").count == 2)
+    }
+}

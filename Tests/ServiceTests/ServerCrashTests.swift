@@ -342,10 +342,16 @@ import Glibc
 
         let server = try ServerProcess(model: try Self.bundle.get(), dataDirectory: dataDirectory)
         try await server.waitUntilReady()
+        // Features are read on a set's first use, not at start: the start finds both sets'
+        // calibrations, and set A's first scoring finds its features damaged, computes them
+        // again from its images, and scores as before.
         let ready = try await server.firstLogged("ready")
-        #expect(ready["from_cache"] as? String == "1" && ready["recomputed"] as? String == "1")
+        #expect(ready["from_cache"] as? String == "2" && ready["recomputed"] as? String == "0")
+        #expect(server.logged("recomputing damaged prompt-set data").isEmpty)
         #expect(try await Self.score(Self.setA, on: server) == baseline.scores["A"])
         #expect(try await Self.score(Self.setB, on: server) == baseline.scores["B"])
+        let damaged = try await server.firstLogged("recomputing damaged prompt-set data")
+        #expect(damaged["id"] as? String == (try Self.id(Self.setA)))
         _ = try await server.stop(with: SIGTERM)
     }
 }

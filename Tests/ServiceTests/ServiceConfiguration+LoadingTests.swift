@@ -67,7 +67,7 @@ import Testing
         "max_connections": "64", "header_timeout_s": "2.5", "body_timeout_s": "120",
         "idle_timeout_s": "5", "write_timeout_s": "7.25", "shutdown_grace_s": "0", "queue_size": "4",
         "retry_after_s": "3", "max_images_per_set": "8", "max_image_pixels": "1000000",
-        "max_image_bytes": "524288", "max_prompt_sets": "10", "max_calibration_images": "5", "max_batch_images": "3",
+        "max_image_bytes": "524288", "max_prompt_sets": "10", "max_calibration_images": "5", "feature_cache_bytes": "1048576", "max_batch_images": "3",
         "threshold_margin": "2.5", "api_keys_file": "/etc/inctrl/keys.json",
         "tls_cert_file": "/etc/inctrl/server.crt", "tls_key_file": "/etc/inctrl/server.key", "tls_handshake_timeout_s": "3", "metrics_public": "true",
         "allow_unauthenticated": "true", "rate_limit_per_s": "12.5", "rate_limit_burst": "40",

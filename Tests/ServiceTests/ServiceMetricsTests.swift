@@ -29,6 +29,11 @@ import Testing
             "inctrl_rejected_requests_total": "counter",
             "inctrl_decisions_total": "counter",
             "inctrl_log_lines_dropped_total": "counter",
+            "inctrl_feature_lookups_total": "counter",
+            "inctrl_feature_evictions_total": "counter",
+            "inctrl_feature_cache_sets": "gauge",
+            "inctrl_feature_cache_bytes": "gauge",
+            "inctrl_store_changes_total": "counter",
         ])
         #expect(exposition.help.values.allSatisfy { !$0.isEmpty })
         #expect(exposition.familyOrder == exposition.familyOrder.sorted())

@@ -37,7 +37,7 @@ struct PromptSetDescription: Encodable {
         case manualThreshold = "manual_threshold"
     }
 
-    init(_ entry: PromptSetRegistry.Entry, margin: Double) {
+    init(_ entry: PromptSetRegistry.Summary, margin: Double) {
         let record = entry.record
         id = record.id.hex
         className = record.className
@@ -45,7 +45,7 @@ struct PromptSetDescription: Encodable {
         createdAt = record.createdAt
         images = record.images.map(Image.init)
         calibrationImages = record.calibrationImages.map(Image.init)
-        threshold = PromptSetThreshold(ThresholdChoice(entry: entry, margin: margin))
+        threshold = PromptSetThreshold(ThresholdChoice(summary: entry, margin: margin))
         manualThreshold = record.manualThreshold
         calibration = CalibrationBody(entry.calibration, margin: margin)
     }

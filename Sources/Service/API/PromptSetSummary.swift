@@ -19,12 +19,12 @@ struct PromptSetSummary: Encodable {
         case className = "class_name", createdAt = "created_at"
     }
 
-    init(_ entry: PromptSetRegistry.Entry, margin: Double, model: ModelInfo? = nil, includeCalibration: Bool = false) {
+    init(_ entry: PromptSetRegistry.Summary, margin: Double, model: ModelInfo? = nil, includeCalibration: Bool = false) {
         id = entry.record.id.hex
         className = entry.record.className
         shots = entry.record.shots
         createdAt = entry.record.createdAt
-        threshold = PromptSetThreshold(ThresholdChoice(entry: entry, margin: margin))
+        threshold = PromptSetThreshold(ThresholdChoice(summary: entry, margin: margin))
         calibration = includeCalibration ? CalibrationBody(entry.calibration, margin: margin) : nil
         self.model = model
     }

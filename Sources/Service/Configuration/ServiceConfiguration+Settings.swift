@@ -28,6 +28,7 @@ extension ServiceConfiguration {
         .integer("max_image_bytes", \.maxImageBytes, in: 1...Int.max, meaning: "Largest single encoded image in bytes; at most max_body_bytes."),
         .integer("max_prompt_sets", \.maxPromptSets, in: 1...Int.max, meaning: "Most prompt sets stored at once."),
         .integer("max_calibration_images", \.maxCalibrationImages, in: 0...Int.max, meaning: "Most extra normal images one prompt set keeps for calibration."),
+        .integer("feature_cache_bytes", \.featureCacheBytes, in: 0...Int.max, meaning: "Most bytes of prompt-set features kept in memory; the least recently used sets' features are let go beyond it and read again from the store (or computed again) on their next use. One set is always kept, however large."),
         .integer("max_batch_images", \.maxBatchImages, in: 1...Int.max, meaning: "Most images in one POST /score/batch request."),
         .number("threshold_margin", \.thresholdMargin, in: 0...100, meaning: "Standard deviations of the normal scores added to the largest one to make a set's calibrated threshold."),
         .text("tls_cert_file", \.tlsCertificateFile, allowsEmpty: true, meaning: "Certificate chain (PEM, server certificate first) that, with tls_key_file, turns the listener into HTTPS (TLS 1.2 and 1.3, ALPN http/1.1); empty: plain HTTP. Reloaded on SIGHUP."),

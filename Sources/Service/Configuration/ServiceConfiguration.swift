@@ -73,6 +73,10 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var maxPromptSets = 100
     /// Most extra normal images one prompt set keeps for calibration.
     public var maxCalibrationImages = 64
+    /// Most bytes of prompt-set features one replica keeps in memory; the least recently
+    /// used sets' features are let go beyond it and read again from the store when needed.
+    /// 2 GiB holds the default 100 sets of 8 shots of the full-size model.
+    public var featureCacheBytes = 2 << 30
     /// Most images in one `POST /score/batch` request; each takes a place in the model queue.
     public var maxBatchImages = 32
     /// A set's calibrated threshold is its largest normal score plus this many standard

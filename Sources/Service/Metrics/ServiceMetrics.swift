@@ -23,6 +23,21 @@ public final class ServiceMetrics: Sendable {
     private let rejectedRequests: PrometheusCounter
     private let decisions: PrometheusCounter
     private let logLinesDropped: PrometheusCounter
+    private let featureLookups: PrometheusCounter
+    private let featureEvictions: PrometheusCounter
+    private let residentFeatureSets: PrometheusGauge
+    private let residentFeatureBytes: PrometheusGauge
+    private let storeChanges: PrometheusCounter
+
+    /// Where a prompt set's features came from when a request needed them.
+    public enum FeatureSource: String, Sendable {
+        /// Kept in this replica's memory.
+        case memory
+        /// Read from the store.
+        case store
+        /// Computed from the set's images (none stored for this model, or damaged).
+        case computed
+    }
 
     /// Bucket bounds, in seconds, for whole requests: from a cached health check to a
     /// prompt-set registration of many images.
@@ -70,6 +85,19 @@ public final class ServiceMetrics: Sendable {
         logLinesDropped = try registry.counter(
             "inctrl_log_lines_dropped_total",
             help: "Log lines dropped because the log buffer was full (standard error was read more slowly than lines were written).")
+        featureLookups = try registry.counter(
+            "inctrl_feature_lookups_total",
+            help: "Prompt-set features needed by a request, by where they came from: memory, the store, or computed from the images.",
+            labelNames: ["source"])
+        featureEvictions = try registry.counter(
+            "inctrl_feature_evictions_total", help: "Prompt sets whose features were let go from memory to stay within feature_cache_bytes.")
+        residentFeatureSets = try registry.gauge("inctrl_feature_cache_sets", help: "Prompt sets whose features are in this replica's memory.")
+        residentFeatureBytes = try registry.gauge(
+            "inctrl_feature_cache_bytes", help: "Bytes of prompt-set features in this replica's memory (at most feature_cache_bytes, or one set).")
+        storeChanges = try registry.counter(
+            "inctrl_store_changes_total",
+            help: "Changes other replicas made to the shared store that this replica followed, by kind (resynchronize: after notices may have been missed).",
+            labelNames: ["kind"])
     }
 
     /// The registry in the text exposition format, for `GET /metrics`.
@@ -124,6 +152,33 @@ public final class ServiceMetrics: Sendable {
     /// Sets the number of prompt sets stored.
     public func setPromptSetCount(_ count: Int) {
         promptSets.set(Double(count))
+    }
+
+    /// Counts one request's need for a prompt set's features, by where they came from.
+    public func recordFeatureLookup(_ source: FeatureSource) {
+        featureLookups.increment(labelValues: [source.rawValue])
+    }
+
+    /// Counts prompt sets whose features were let go from memory.
+    public func recordFeatureEvictions(_ count: Int) {
+        if count > 0 { featureEvictions.increment(by: Double(count)) }
+    }
+
+    /// Sets how many prompt sets' features, and how many bytes, are in memory.
+    public func setResidentFeatures(sets: Int, bytes: Int) {
+        residentFeatureSets.set(Double(sets))
+        residentFeatureBytes.set(Double(bytes))
+    }
+
+    /// Counts a change another replica made that this one followed.
+    public func recordStoreChange(_ change: PromptSetChange) {
+        let kind = switch change {
+        case .created: "created"
+        case .deleted: "deleted"
+        case .changed: "changed"
+        case .resynchronize: "resynchronize"
+        }
+        storeChanges.increment(labelValues: [kind])
     }
 
     /// Sets the number of client connections open.

@@ -12,13 +12,18 @@ public struct PromptSetLimits: Sendable, Equatable {
     public var maxClassNameBytes: Int
     /// The most calibration images one set keeps.
     public var maxCalibrationImages: Int
+    /// The most bytes of prompt-set features kept in memory (``ResidentFeatures``); the
+    /// least recently used sets' features are let go beyond it and read again when needed.
+    public var featureBytes: Int
 
     /// Limits with safe defaults: 1000 sets of at most 64 images of at most 32 MiB each,
-    /// class names of at most 256 bytes, and 64 calibration images per set.
+    /// class names of at most 256 bytes, 64 calibration images per set, and 2 GiB of
+    /// features in memory.
     public init(
         maxSets: Int = 1000, maxImagesPerSet: Int = 64, maxImageBytes: Int = 32 << 20, maxClassNameBytes: Int = 256,
-        maxCalibrationImages: Int = 64
+        maxCalibrationImages: Int = 64, featureBytes: Int = 2 << 30
     ) {
+        self.featureBytes = featureBytes
         self.maxSets = maxSets
         self.maxImagesPerSet = maxImagesPerSet
         self.maxImageBytes = maxImageBytes

@@ -34,16 +34,21 @@ extension PromptSetRegistry {
         }
     }
 
+    /// Serves `entry` as its set's current state, unless a deletion came meanwhile (which wins).
+    private func commit(_ entry: Entry) {
+        guard sets[entry.record.id] != nil else { return }
+        sets[entry.record.id] = Known(record: entry.record, derived: Derived(prior: entry.prior, calibration: entry.calibration))
+        keepFeatures(entry.features, of: entry.record.id)
+    }
+
     /// Runs `body` on the set `id`'s current entry after every earlier change to it, and
     /// serves what it returns.
     private func change(_ id: PromptSetID, _ body: @escaping @Sendable (Entry) async throws -> Entry) async throws -> Entry {
         let previous = changes[id]
         let work = Task { () async throws -> Entry in
             await previous?.value
-            guard let entry = self.entries[id] else { throw PromptSetRegistryError.notFound(id) }
-            let changed = try await body(entry)
-            // A deletion that came meanwhile wins.
-            if self.entries[id] != nil { self.entries[id] = changed }
+            let changed = try await body(try await self.entry(id))
+            self.commit(changed)
             return changed
         }
         let done = Task { _ = try? await work.value }

@@ -17,11 +17,12 @@ extension PromptSetRegistry {
         let compute = try ready()
         let id = PromptSetID(className: className, images: images)
         if let deletion = deletions[id] { _ = try? await deletion.value }
-        if let entry = entries[id] { return Registration(entry: entry, created: false) }
+        try await discover(id)
+        if sets[id] != nil { return Registration(entry: try await entry(id), created: false) }
         if let pending = reservations[id] {
             return Registration(entry: try await pending.value, created: false)
         }
-        guard entries.count + reservations.count < limits.maxSets else {
+        guard sets.count + reservations.count < limits.maxSets else {
             throw PromptSetRegistryError.full(limit: limits.maxSets)
         }
 
@@ -29,8 +30,8 @@ extension PromptSetRegistry {
         reservations[id] = work
         defer { reservations[id] = nil }
         let entry = try await work.value
-        entries[id] = entry
-        metrics.setPromptSetCount(entries.count)
+        sets[id] = Known(record: entry.record, derived: Derived(prior: entry.prior, calibration: entry.calibration))
+        keepFeatures(entry.features, of: id)
         publish()
         return Registration(entry: entry, created: true)
     }
@@ -87,7 +88,9 @@ extension PromptSetRegistry {
     /// store, or computed by the model (and then stored). Requests that arrive while it is
     /// being found share that work.
     func textPrior(_ className: String, compute: Compute) async throws -> TextPrior {
-        if let entry = entries.values.first(where: { $0.record.className == className }) { return entry.prior }
+        if let prior = sets.values.first(where: { $0.record.className == className && $0.derived != nil })?.derived?.prior {
+            return prior
+        }
         if let pending = pendingTextPriors[className] { return try await pending.value }
         let store = self.store
         let work = Task { () async throws -> TextPrior in

@@ -3,16 +3,24 @@ import InCTRL
 import Logging
 import Synchronization
 
-/// The one owner of prompt-set state: the registered sets' records, their derived features
-/// and the class names' text priors in memory, and the limits on all of them. Routes ask it;
-/// the ``PromptSetStore`` behind it keeps what must survive a restart; ``ModelActor`` only
-/// computes.
+/// The one owner of prompt-set state: the registered sets' records, their calibrations and
+/// the class names' text priors, the features of the sets most recently used (within
+/// `feature_cache_bytes`, ``ResidentFeatures``), and the limits on all of them. Routes ask
+/// it; the ``PromptSetStore`` behind it keeps what must survive a restart; ``ModelActor``
+/// only computes.
 ///
 /// A registration is reserved before any work is done for it (``register(className:images:)``):
 /// the limits, a duplicate and a full registry are answered at once, then the features are
 /// computed and the set stored, and only then is it committed and served. A registration that
 /// fails releases its reservation. Identical registrations running at once share one
-/// computation, and so do first requests for one class name's text prior.
+/// computation, and so do first requests for one class name's text prior and first uses of
+/// one set whose features are not in memory.
+///
+/// Features are loaded when a set is first used, not at start: from the store when it holds
+/// them for this model, else computed again from the set's images and written back. Over a
+/// ``SharedPromptSetStore`` (replicas over one database) the registry also follows the other
+/// replicas' changes (``PromptSetChange``), and a set it has not heard of yet is looked up in
+/// the store before it is called unknown.
 public actor PromptSetRegistry {
     /// A registered set, as scoring needs it.
     public struct Entry: Sendable {
@@ -22,6 +30,17 @@ public actor PromptSetRegistry {
         public let features: PromptSetFeatures
         /// The text prior of its class name.
         public let prior: TextPrior
+        /// Its normal images as scored, from which its thresholds come.
+        public let calibration: Calibration
+
+        /// What describing the set needs.
+        public var summary: Summary { Summary(record: record, calibration: calibration) }
+    }
+
+    /// A registered set, as listing and describing it need: no features.
+    public struct Summary: Sendable {
+        /// What the store keeps.
+        public let record: PromptSetRecord
         /// Its normal images as scored, from which its thresholds come.
         public let calibration: Calibration
     }
@@ -43,9 +62,25 @@ public actor PromptSetRegistry {
         let key: DerivedFeatureKey
     }
 
+    /// What the registry knows of a set besides its features: its record and, once found
+    /// or computed, its text prior and calibration (nil for a set heard of from another
+    /// replica, or whose calibration images another replica changed, until first used).
+    struct Known: Sendable {
+        var record: PromptSetRecord
+        var derived: Derived?
+    }
+
+    /// A set's text prior and calibration.
+    struct Derived: Sendable {
+        let prior: TextPrior
+        let calibration: Calibration
+    }
+
     /// What the HTTP server's head check may read without awaiting the actor: whether the
-    /// registry serves, and the ids it serves. Published by the registry on every change.
-    private nonisolated let published = Mutex<(serving: Bool, ids: Set<PromptSetID>, model: ModelActor?)>((false, [], nil))
+    /// registry serves, the ids it knows, whether others may have registered sets it has
+    /// not heard of yet, and the model. Published by the registry on every change.
+    private nonisolated let published = Mutex<(serving: Bool, ids: Set<PromptSetID>, shared: Bool, model: ModelActor?)>(
+        (false, [], false, nil))
 
     /// Where sets are kept across restarts.
     public nonisolated let store: any PromptSetStore
@@ -58,7 +93,13 @@ public actor PromptSetRegistry {
     var compute: Compute?
     /// Set by ``markReady()``; until then every request is answered not ready.
     var serving = false
-    var entries: [PromptSetID: Entry] = [:]
+    /// Every registered set.
+    var sets: [PromptSetID: Known] = [:]
+    /// The features of the sets most recently used.
+    var resident: ResidentFeatures
+    /// Sets being loaded (features and calibration found or computed), which other
+    /// requests for the same set wait for.
+    var loads: [PromptSetID: Task<Entry, Error>] = [:]
     /// Registrations reserved and computing; they count against ``PromptSetLimits/maxSets``.
     var reservations: [PromptSetID: Task<Entry, Error>] = [:]
     /// Deletions under way, which a registration of the same set waits for.
@@ -66,16 +107,19 @@ public actor PromptSetRegistry {
     /// The last change under way to each set's record (calibration images, threshold);
     /// the next change waits for it, so no change is lost.
     var changes: [PromptSetID: Task<Void, Never>] = [:]
-    /// Text priors being found or computed, by class name; once a set is committed its
-    /// entry holds its class name's prior, so no other copy is kept.
+    /// Text priors being found or computed, by class name; once a set is loaded it holds
+    /// its class name's prior, so no other copy is kept.
     var pendingTextPriors: [String: Task<TextPrior, Error>] = [:]
     /// Text priors computed by the model (not restored from the store or shared).
     var textPriorsComputed = 0
+    /// Follows the other replicas' changes, over a shared store.
+    var follower: Task<Void, Never>?
 
     /// A registry over `store`; nothing is read until ``open(model:pipeline:)``.
     public init(store: any PromptSetStore, limits: PromptSetLimits, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
         self.limits = limits
+        resident = ResidentFeatures(capacity: limits.featureBytes)
         self.metrics = metrics
         self.logger = logger
     }
@@ -89,12 +133,15 @@ public actor PromptSetRegistry {
         publish()
     }
 
-    /// Whether `id` is registered: nil while the registry is not serving (or for a text that
-    /// is no id, false), for checks that must not wait for the actor.
+    /// Whether `id` is registered, for checks that must not wait for the actor: nil when
+    /// that cannot be told yet (the registry is not serving, or another replica may have
+    /// registered it a moment ago), false for a text that is no id.
     public nonisolated func isKnown(_ id: PromptSetID?) -> Bool? {
         published.withLock { state in
             guard state.serving else { return nil }
-            return id.map(state.ids.contains) ?? false
+            guard let id else { return false }
+            if state.ids.contains(id) { return true }
+            return state.shared ? nil : false
         }
     }
 
@@ -106,8 +153,10 @@ public actor PromptSetRegistry {
 
     /// Publishes the served ids and the model for ``isKnown(_:)`` and ``servingModel``.
     func publish() {
-        let ids = Set(entries.keys)
-        published.withLock { $0 = (serving, ids, compute?.model) }
+        let ids = Set(sets.keys)
+        let shared = store is any SharedPromptSetStore
+        published.withLock { $0 = (serving, ids, shared, compute?.model) }
+        metrics.setPromptSetCount(sets.count)
     }
 
     /// The model the registry computes with, once open.
@@ -116,29 +165,51 @@ public actor PromptSetRegistry {
     }
 
     /// The number of registered sets.
-    public var count: Int { entries.count }
+    public var count: Int { sets.count }
 
-    /// The set `id`, as scoring needs it.
-    public func entry(_ id: PromptSetID) throws(PromptSetRegistryError) -> Entry {
-        _ = try ready()
-        guard let entry = entries[id] else { throw .notFound(id) }
-        return entry
+    /// The set `id`, as scoring needs it: its features loaded if they are not in memory.
+    public func entry(_ id: PromptSetID) async throws -> Entry {
+        let compute = try ready()
+        try await discover(id)
+        guard let known = sets[id] else { throw PromptSetRegistryError.notFound(id) }
+        if let derived = known.derived, let features = resident.use(id) {
+            metrics.recordFeatureLookup(.memory)
+            return Entry(record: known.record, features: features, prior: derived.prior, calibration: derived.calibration)
+        }
+        return try await load(id, compute: compute)
+    }
+
+    /// The set `id`, as describing it needs (its features are not loaded for this).
+    public func summary(_ id: PromptSetID) async throws -> Summary {
+        let compute = try ready()
+        try await discover(id)
+        guard let known = sets[id] else { throw PromptSetRegistryError.notFound(id) }
+        if let derived = known.derived { return Summary(record: known.record, calibration: derived.calibration) }
+        return try await findDerived(id, compute: compute)
     }
 
     /// The record of the set `id`.
-    public func record(_ id: PromptSetID) throws(PromptSetRegistryError) -> PromptSetRecord {
-        try entry(id).record
+    public func record(_ id: PromptSetID) async throws -> PromptSetRecord {
+        try await summary(id).record
+    }
+
+    /// Every registered set's record, oldest first (ties in id order).
+    public func records() throws(PromptSetRegistryError) -> [PromptSetRecord] {
+        _ = try ready()
+        return sets.values.map(\.record).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
     }
 
     /// Every registered set, oldest first (ties in id order).
-    public func records() throws(PromptSetRegistryError) -> [PromptSetRecord] {
-        try allEntries().map(\.record)
-    }
-
-    /// Every registered set's entry, oldest first (ties in id order).
-    public func allEntries() throws(PromptSetRegistryError) -> [Entry] {
-        _ = try ready()
-        return entries.values.sorted { ($0.record.createdAt, $0.record.id) < ($1.record.createdAt, $1.record.id) }
+    public func summaries() async throws -> [Summary] {
+        var summaries: [Summary] = []
+        for record in try records() {
+            do {
+                summaries.append(try await summary(record.id))
+            } catch PromptSetRegistryError.notFound {
+                // Deleted while the others were read.
+            }
+        }
+        return summaries
     }
 
     /// Deletes the set `id` from memory and from the store.
@@ -148,8 +219,8 @@ public actor PromptSetRegistry {
             guard try await deletion.value else { throw PromptSetRegistryError.notFound(id) }
             return
         }
-        guard let entry = entries.removeValue(forKey: id) else { throw PromptSetRegistryError.notFound(id) }
-        metrics.setPromptSetCount(entries.count)
+        try await discover(id)
+        guard let known = sets.removeValue(forKey: id) else { throw PromptSetRegistryError.notFound(id) }
         publish()
         let store = self.store
         let deletion = Task { try await store.delete(id) }
@@ -157,10 +228,10 @@ public actor PromptSetRegistry {
         defer { deletions[id] = nil }
         do {
             _ = try await deletion.value
+            forgetFeatures(of: id)
         } catch {
             // Still stored, so still served.
-            entries[id] = entry
-            metrics.setPromptSetCount(entries.count)
+            if sets[id] == nil { sets[id] = known }
             publish()
             throw error
         }

@@ -72,3 +72,20 @@ extension PromptSetStore {
     /// A store in this process's own files is available once open.
     public func checkAvailable() async throws(PromptSetStoreError) {}
 }
+
+/// A ``PromptSetStore`` that several processes (replicas) use at once, each with its own
+/// ``PromptSetRegistry``: each registry learns the others' changes from it, and looks up
+/// sets it has not heard of yet. `PostgresStore` is one.
+public protocol SharedPromptSetStore: PromptSetStore {
+    /// The record stored under `id`, or nil when there is none.
+    func record(_ id: PromptSetID) async throws(PromptSetStoreError) -> PromptSetRecord?
+
+    /// Every stored record.
+    func records() async throws(PromptSetStoreError) -> [PromptSetRecord]
+
+    /// The changes other processes make from now on, in the order they were made, each
+    /// reported within about a second; ``PromptSetChange/resynchronize`` whenever some may
+    /// have been missed (and once at the start, for changes made before it). Ends when the
+    /// caller stops iterating.
+    func changes() -> AsyncStream<PromptSetChange>
+}
