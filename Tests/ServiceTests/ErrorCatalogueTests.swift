@@ -117,64 +117,64 @@ import Testing
         defer { Task { await running.stop() } }
         let port = running.server.port!
         let cell = try InCTRLServiceTests.cell("0004_functional")
-        func raw(_ text: String) throws -> LoopbackClient.Response {
+        func raw(_ text: String) async throws -> LoopbackClient.Response {
             let client = try LoopbackClient(port: port)
             try client.send(text)
-            return try client.readResponse()
+            return try await client.readResponse()
         }
-        func request(_ method: String, _ path: String, _ body: [UInt8] = [], _ contentType: String? = nil) throws -> LoopbackClient.Response {
+        func request(_ method: String, _ path: String, _ body: [UInt8] = [], _ contentType: String? = nil) async throws -> LoopbackClient.Response {
             var head = "\(method) \(path) HTTP/1.1\r\nHost: h\r\nContent-Length: \(body.count)\r\n"
             if let contentType { head += "Content-Type: \(contentType)\r\n" }
             let client = try LoopbackClient(port: port)
             try client.send(Array((head + "\r\n").utf8) + body)
-            return try client.readResponse()
+            return try await client.readResponse()
         }
         func json(_ object: Any) throws -> [UInt8] { [UInt8](try JSONSerialization.data(withJSONObject: object)) }
         let validID = String(repeating: "a", count: 32)
 
         // The one prompt set this service may hold; a second one is refused.
-        let registered = try request("POST", "/prompts", try json(["images": [Data(cell).base64EncodedString()]]), "application/json")
+        let registered = try await request("POST", "/prompts", try json(["images": [Data(cell).base64EncodedString()]]), "application/json")
         #expect(registered.status == 201)
         func registeredID() throws -> String {
             try #require((try JSONSerialization.jsonObject(with: Data(registered.body)) as? [String: Any])?["id"] as? String)
         }
 
         var produced: [String: () async throws -> LoopbackClient.Response] = [
-            "invalid_json": { try request("POST", "/prompts", Array("{".utf8), "application/json") },
-            "invalid_base64": { try request("POST", "/prompts", try json(["images": ["***"]]), "application/json") },
-            "invalid_multipart": { try request("POST", "/prompts", Array("--x\r\nbroken".utf8), "multipart/form-data; boundary=x") },
-            "missing_field": { try request("POST", "/prompts", try json(["class_name": "x"]), "application/json") },
-            "invalid_field": { try request("POST", "/prompts", try json(["images": 5]), "application/json") },
-            "invalid_path": { try request("GET", "/prompts/%zz") },
-            "invalid_threshold": { try request("POST", "/score?prompt_set=\(try registeredID())&threshold=1.5", cell, "image/png") },
-            "unknown_prompt_set": { try request("GET", "/prompts/\(validID)") },
-            "not_found": { try request("GET", "/nothing-here") },
-            "method_not_allowed": { try request("PUT", "/score") },
+            "invalid_json": { try await request("POST", "/prompts", Array("{".utf8), "application/json") },
+            "invalid_base64": { try await request("POST", "/prompts", try json(["images": ["***"]]), "application/json") },
+            "invalid_multipart": { try await request("POST", "/prompts", Array("--x\r\nbroken".utf8), "multipart/form-data; boundary=x") },
+            "missing_field": { try await request("POST", "/prompts", try json(["class_name": "x"]), "application/json") },
+            "invalid_field": { try await request("POST", "/prompts", try json(["images": 5]), "application/json") },
+            "invalid_path": { try await request("GET", "/prompts/%zz") },
+            "invalid_threshold": { try await request("POST", "/score?prompt_set=\(try registeredID())&threshold=1.5", cell, "image/png") },
+            "unknown_prompt_set": { try await request("GET", "/prompts/\(validID)") },
+            "not_found": { try await request("GET", "/nothing-here") },
+            "method_not_allowed": { try await request("PUT", "/score") },
             "too_many_prompt_sets": {
-                try request("POST", "/prompts", try json(["images": [Data(try InCTRLServiceTests.cell("0009_functional")).base64EncodedString()]]), "application/json")
+                try await request("POST", "/prompts", try json(["images": [Data(try InCTRLServiceTests.cell("0009_functional")).base64EncodedString()]]), "application/json")
             },
-            "too_many_images": { try request("POST", "/prompts", try json(["images": Array(repeating: Data(cell).base64EncodedString(), count: 3)]), "application/json") },
-            "image_too_large": { try request("POST", "/prompts", try json(["images": [Data(count: 150_000).base64EncodedString()]]), "application/json") },
-            "unsupported_media_type": { try request("POST", "/prompts", Array("hello".utf8), "text/plain") },
+            "too_many_images": { try await request("POST", "/prompts", try json(["images": Array(repeating: Data(cell).base64EncodedString(), count: 3)]), "application/json") },
+            "image_too_large": { try await request("POST", "/prompts", try json(["images": [Data(count: 150_000).base64EncodedString()]]), "application/json") },
+            "unsupported_media_type": { try await request("POST", "/prompts", Array("hello".utf8), "text/plain") },
             // The registry is full, so an undecodable registration would be refused before its
             // images are decoded: a query image shows the code instead.
-            "undecodable_image": { try request("POST", "/score?prompt_set=\(try registeredID())", Array("hello".utf8), "image/png") },
+            "undecodable_image": { try await request("POST", "/score?prompt_set=\(try registeredID())", Array("hello".utf8), "image/png") },
             "queue_full": {
                 let model = try await running.service.registry.model()
                 let gate = DispatchSemaphore(value: 0)
                 let blocker = Task { _ = try await model.run { () throws(InCTRLError) in gate.wait() } }
                 while model.queueDepth == 0 { try await Task.sleep(for: .milliseconds(5)) }
                 defer { gate.signal() }
-                let response = try request("POST", "/score?prompt_set=\(try registeredID())", cell, "image/png")
+                let response = try await request("POST", "/score?prompt_set=\(try registeredID())", cell, "image/png")
                 gate.signal()
                 _ = try await blocker.value
                 return response
             },
-            "method_not_implemented": { try raw("BREW /score HTTP/1.1\r\nHost: h\r\n\r\n") },
-            "request_timeout": { try raw("GET /healthz HTTP/1.1\r\n") },
+            "method_not_implemented": { try await raw("BREW /score HTTP/1.1\r\nHost: h\r\n\r\n") },
+            "request_timeout": { try await raw("GET /healthz HTTP/1.1\r\n") },
         ]
         for (error, text) in Self.parseErrors where produced[error.code] == nil {
-            produced[error.code] = { try raw(text) }
+            produced[error.code] = { try await raw(text) }
         }
         // The codes that need a service in another state are produced by the tests named
         // here, and checked to exist by name.
@@ -215,7 +215,7 @@ import Testing
         while !running.server.isShuttingDown { try await Task.sleep(for: .milliseconds(5)) }
         await #expect(throws: APIError.self, "readiness must refuse") { try await running.service.readiness() }
         try client.send(Array(image.dropFirst(100)))
-        let response = try client.readResponse()
+        let response = try await client.readResponse()
         #expect(response.status == 503 && response.errorCode == "shutting_down", "\(response.status) \(response.errorCode ?? "-")")
         await shutdown.value
     }

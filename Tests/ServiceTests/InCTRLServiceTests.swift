@@ -216,7 +216,7 @@ import Testing
         // Refused from the head: a client announcing a large image gets the 429 before sending it.
         let flooding = try LoopbackClient(port: running.server.port!)
         try flooding.send("POST /score?prompt_set=\(id) HTTP/1.1\r\nHost: h\r\nContent-Type: image/png\r\nContent-Length: 10000000\r\n\r\n")
-        let early = try flooding.readResponse(seconds: 5)
+        let early = try await flooding.readResponse(seconds: 5)
         #expect(early.status == 429 && early.errorCode == "queue_full" && early.headers["connection"] == "close" && early.headers["retry-after"] == "3")
         gate.signal()
         _ = try await blocker.value

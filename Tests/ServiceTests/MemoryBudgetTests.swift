@@ -45,7 +45,7 @@ import Glibc
                 try client.send(Array(chunk.dropLast()))
                 admitted += 1
             } else {
-                let answer = try client.readResponse(seconds: 30)
+                let answer = try await client.readResponse(seconds: 30)
                 #expect(answer.status == 503 && answer.errorCode == "body_budget_exhausted" && answer.headers["retry-after"] != nil)
                 refused += 1
             }
@@ -53,7 +53,7 @@ import Glibc
         }
         // None of the admitted uploads was answered: they are still waiting for their last byte.
         for client in clients.prefix(fitting) {
-            #expect((try? client.readResponse(seconds: 0.2)) == nil, "an admitted upload was answered before its body ended")
+            #expect((try? await client.readResponse(seconds: 0.2)) == nil, "an admitted upload was answered before its body ended")
         }
         let peak = Self.residentMiB(pid)
         #expect(admitted == fitting && refused == 200 - fitting, "admitted \(admitted), refused \(refused)")
@@ -63,7 +63,7 @@ import Glibc
         // benchmark's business, not a test's).
         let probe = try LoopbackClient(port: port)
         try probe.send("GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n")
-        #expect(try probe.readResponse(seconds: 30).status == 200)
+        #expect(try await probe.readResponse(seconds: 30).status == 200)
 
         clients.removeAll()
         try await Task.sleep(for: .milliseconds(300))

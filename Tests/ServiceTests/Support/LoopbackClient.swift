@@ -5,7 +5,11 @@ import Glibc
 
 /// A client that writes raw bytes to a loopback port and reads one response back, for the
 /// requests a URL session will not send (malformed framing, unknown methods, stalls).
-final class LoopbackClient {
+///
+/// Reading waits on a thread of its own, never on Swift's cooperative pool: the service
+/// under test answers from that pool, which has one thread per core, so two tests blocked
+/// in a read there could keep the very answers they wait for from being made.
+final class LoopbackClient: @unchecked Sendable {
     /// A response as read from the socket.
     struct Response {
         var status: Int
@@ -52,8 +56,16 @@ final class LoopbackClient {
     }
 
     /// Reads one response (head, then `Content-Length` bytes, or up to the close), waiting
-    /// at most `seconds` in all.
-    func readResponse(seconds: Double = 10) throws -> Response {
+    /// at most `seconds` in all, on a thread outside the cooperative pool.
+    func readResponse(seconds: Double = 10) async throws -> Response {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { [self] in
+                continuation.resume(with: Result { try blockingReadResponse(seconds: seconds) })
+            }
+        }
+    }
+
+    private func blockingReadResponse(seconds: Double) throws -> Response {
         let deadline = Date().addingTimeInterval(seconds)
         func fill() throws -> Bool {
             var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
