@@ -80,6 +80,10 @@ struct PostgresReplicaTests {
         defer { Task { await running.stop() } }
         let body = try Self.registration(["0004_functional"])
         #expect(try await running.send("GET", "/readyz").status == 200)
+        let (before, registeredBefore) = try await running.json(
+            "POST", "/prompts", body: try Self.registration(["0009_functional"], className: "before"), contentType: "application/json")
+        #expect(before == 201)
+        let beforeID = try #require(registeredBefore["id"] as? String)
         try server.takeDown(url)
         // Readiness follows the database: 503 within 5 s, without a restart.
         try await Task.sleep(for: .milliseconds(1100))
@@ -93,7 +97,7 @@ struct PostgresReplicaTests {
         #expect(status == 503 && InCTRLServiceTests.errorCode(object) == "store_unavailable", "\(status) \(object)")
         #expect(headers["retry-after"] == "4")
         let (listed, listing) = try await running.json("GET", "/prompts")
-        #expect(listed == 200 && (listing["prompt_sets"] as? [Any])?.isEmpty == true)
+        #expect(listed == 200 && ((listing["prompt_sets"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String } == [beforeID])
 
         try server.bringUp(url)
         var ready = 0
@@ -104,6 +108,12 @@ struct PostgresReplicaTests {
         #expect(ready == 200, "readiness did not come back with the database")
         let (created, _) = try await running.json("POST", "/prompts", body: body, contentType: "application/json")
         #expect(created == 201)
+        // Nothing registered before the outage was lost: another replica, started now, serves it.
+        let other = try await Self.replica(url)
+        defer { Task { await other.stop() } }
+        let scored = try await other.send(
+            "POST", "/score?prompt_set=\(beforeID)", body: try InCTRLServiceTests.cell("0001_defective"), contentType: "image/png")
+        #expect(scored.status == 200)
     }
 }
 
