@@ -152,6 +152,12 @@ def tearDownModule():
 class ClusterTests(unittest.TestCase):
     """One session, in order (numbered: each test builds on the ones before)."""
 
+    def setUp(self):
+        self.started = time.monotonic()
+
+    def tearDown(self):
+        print(f"({time.monotonic() - self.started:.1f} s)", file=sys.stderr)
+
     def test_1_registrations_through_nginx_reach_every_replica(self):
         status, _, _ = request("GET", cluster.front + "/prompts", authorized=False)
         self.assertEqual(status, 401, "nginx must not answer for the replicas: without a key, 401")
