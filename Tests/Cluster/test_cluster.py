@@ -284,6 +284,8 @@ class ClusterTests(unittest.TestCase):
                 process.kill()
                 process.wait()
         log = process.stderr.read()
+        process.stdout.close()
+        process.stderr.close()
         directory = re.search(r"wrote a tiny demo model .* to (\S+)/model", log).group(1)
         postgres_port = int(re.search(r"PostgreSQL 15 on 127\.0\.0\.1:(\d+)", log).group(1))
         replica_pid = int(re.search(r"replica 0: \S+ \(pid (\d+)", log).group(1))
