@@ -5,6 +5,8 @@ Starts a real cluster on loopback with the `Cluster` class of scripts/cluster: a
 PostgreSQL 15, three `inctrl serve` replicas sharing it (a tiny demo model, API keys) and
 nginx with deploy/nginx/inctrl.conf.template in front. Then, in order:
 
+  0. nginx passes refusals through as the server makes them (401 without a key), and refuses
+     a body over max_body_bytes as a replica does (413, JSON with the same code);
   1. registers ten prompt sets through nginx, and every replica serves every set;
   2. scores each set through nginx several times, and each replica's own /metrics (scraped
      directly) shows that all of one set's score requests reached one replica, and that the
@@ -120,6 +122,28 @@ def score_counts(replicas):
     return {replica.index: counts(replica, "/score", "POST", 200) for replica in replicas}
 
 
+def head_only_post(base, path, length):
+    """(status, error code) of a POST whose head announces `length` body bytes that never come."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+                           f"Content-Type: image/png\r\nContent-Length: {length}\r\n\r\n".encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer) < answer.index(b"\r\n\r\n") + 4 + content_length(answer):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    return status, json.loads(body[:content_length(answer)])["error"]["code"]
+
+
+def content_length(answer):
+    match = re.search(rb"(?i)\r\ncontent-length: *(\d+)", answer)
+    return int(match.group(1)) if match else 0
+
+
 def access_log_upstreams(set_id):
     """The replica addresses nginx's access log names for the score requests of `set_id`."""
     log = (cluster.nginx_dir / "access.log").read_text()
@@ -158,9 +182,17 @@ class ClusterTests(unittest.TestCase):
     def tearDown(self):
         print(f"({time.monotonic() - self.started:.1f} s)", file=sys.stderr)
 
+    def test_0_refusals_through_nginx_are_the_server_s(self):
+        front, replica = cluster.front, cluster.replicas[0].url
+        for base in (front, replica):
+            status, _, body = request("GET", base + "/prompts", authorized=False)
+            self.assertEqual((status, json.loads(body)["error"]["code"]), (401, "unauthorized"), base)
+        # A body over max_body_bytes, announced in the head: nginx refuses it as the server does.
+        answers = [head_only_post(base, "/score?prompt_set=" + "0" * 32, 32 * 2**20 + 1) for base in (front, replica)]
+        self.assertEqual(answers[0], answers[1])
+        self.assertEqual(answers[0][0], 413)
+
     def test_1_registrations_through_nginx_reach_every_replica(self):
-        status, _, _ = request("GET", cluster.front + "/prompts", authorized=False)
-        self.assertEqual(status, 401, "nginx must not answer for the replicas: without a key, 401")
         before = {r.index: counts(r, "/prompts", "POST", 201) for r in cluster.replicas}
         for n in range(SETS):
             # One class name per set: the id is derived from the class name and the images.

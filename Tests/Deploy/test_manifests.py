@@ -413,6 +413,10 @@ class NginxTemplateTests(unittest.TestCase):
         client_idle = seconds(re.search(r"^\s*keepalive_timeout\s+(\S+);", server, re.M).group(1))
         self.assertEqual(client_idle, configuration["idle_timeout_s"])
         self.assertLess(upstream_idle, configuration["idle_timeout_s"])
+        # nginx's own 413 says the server's limit.
+        refusal = re.search(r"return 413 '(.*)\\n';", text).group(1)
+        self.assertEqual(json.loads(refusal)["error"]["code"], "body_too_large")
+        self.assertIn(f"larger than {configuration['max_body_bytes']} bytes", refusal)
 
     def test_affinity_and_retries(self):
         self.assertEqual(self.directive("hash"), "$inctrl_prompt_set consistent")
