@@ -342,7 +342,7 @@ def main():
     program = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
     result = program.result
     failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed} passed, {failed} failed in {time.monotonic() - started:.1f} s")
+    print(f"{max(result.testsRun - failed, 0)} passed, {failed} failed in {time.monotonic() - started:.1f} s")
     sys.exit(0 if result.wasSuccessful() else 1)
 
 

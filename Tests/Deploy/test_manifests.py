@@ -418,6 +418,20 @@ class NginxTemplateTests(unittest.TestCase):
         self.assertEqual(json.loads(refusal)["error"]["code"], "body_too_large")
         self.assertIn(f"larger than {configuration['max_body_bytes']} bytes", refusal)
 
+    def test_the_filled_template_is_valid_nginx(self):
+        filled = subprocess.run([sys.executable, str(REPOSITORY / "scripts/cluster"), "nginx-config", "--listen",
+                                 "127.0.0.1:8088", "--replica", "10.0.0.11:8080", "--replica", "10.0.0.12:8080",
+                                 "--access-log", "access.log"], check=True, capture_output=True, text=True).stdout
+        self.assertEqual(len(re.findall(r"^\s*server 10\.0\.0\.1[12]:8080 max_fails", filled, re.M)), 2)
+        self.assertNotIn("{{", "".join(l for l in filled.splitlines() if not l.lstrip().startswith("#")))
+        with tempfile.TemporaryDirectory(prefix="nginx-test-") as directory:
+            Path(directory, "inctrl.conf").write_text(filled)
+            Path(directory, "nginx.conf").write_text(
+                f"pid {directory}/nginx.pid;\nevents {{}}\nhttp {{\n    include {directory}/inctrl.conf;\n}}\n")
+            result = subprocess.run(["nginx", "-t", "-p", directory, "-c", f"{directory}/nginx.conf", "-e",
+                                     f"{directory}/error.log"], capture_output=True, text=True)
+            self.assertEqual(result.returncode, 0, result.stderr)
+
     def test_affinity_and_retries(self):
         self.assertEqual(self.directive("hash"), "$inctrl_prompt_set consistent")
         retries = self.directive("proxy_next_upstream").split()
@@ -439,7 +453,7 @@ def main():
     program = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
     result = program.result
     failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed} passed, {failed} failed in {time.monotonic() - started:.1f} s")
+    print(f"{max(result.testsRun - failed, 0)} passed, {failed} failed in {time.monotonic() - started:.1f} s")
     sys.exit(0 if result.wasSuccessful() else 1)
 
 
