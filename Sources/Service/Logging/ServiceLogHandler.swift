@@ -41,45 +41,89 @@ public struct ServiceLogHandler: LogHandler {
         level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
         source: String, file: String, function: String, line: UInt
     ) {
-        let merged = metadata.merging(explicit ?? [:]) { $1 }
-        let timestamp = Self.timestamp()
+        // Runs for every request's access-log line: no merge when one side is empty, one
+        // string grown in place, and byte-level checks rather than Character iteration.
+        let merged: Logger.Metadata
+        if metadata.isEmpty {
+            merged = explicit ?? [:]
+        } else if let explicit, !explicit.isEmpty {
+            merged = metadata.merging(explicit) { $1 }
+        } else {
+            merged = metadata
+        }
+        let keys = merged.keys.sorted()
+        var text = ""
+        text.reserveCapacity(64 + 40 * keys.count)
         switch format {
         case .text:
-            var text = "\(timestamp) \(level) \(message)"
-            for key in merged.keys.sorted() { text += " \(key)=\(Self.textValue(merged[key]!))" }
-            output(text)
-        case .json:
-            var fields = [
-                "\"ts\":\(JSONText.quoted(timestamp))", "\"level\":\(JSONText.quoted(level.rawValue))",
-                "\"logger\":\(JSONText.quoted(label))", "\"message\":\(JSONText.quoted(message.description))",
-            ]
-            for key in merged.keys.sorted() where !["ts", "level", "logger", "message"].contains(key) {
-                fields.append("\(JSONText.quoted(key)):\(Self.jsonValue(merged[key]!))")
+            Self.appendTimestamp(to: &text)
+            text += " "
+            text += level.rawValue
+            text += " "
+            text += message.description
+            for key in keys {
+                text += " "
+                text += key
+                text += "="
+                Self.appendTextValue(merged[key]!, to: &text)
             }
-            output("{" + fields.joined(separator: ",") + "}")
+        case .json:
+            text += "{\"ts\":\""
+            Self.appendTimestamp(to: &text)
+            text += "\",\"level\":"
+            text += JSONText.quoted(level.rawValue)
+            text += ",\"logger\":"
+            text += JSONText.quoted(label)
+            text += ",\"message\":"
+            text += JSONText.quoted(message.description)
+            for key in keys where key != "ts" && key != "level" && key != "logger" && key != "message" {
+                text += ","
+                text += JSONText.quoted(key)
+                text += ":"
+                text += Self.jsonValue(merged[key]!)
+            }
+            text += "}"
         }
+        output(text)
     }
 
-    /// `2026-01-31T12:00:00.123Z` (UTC), formatted by hand: this runs for every request's
-    /// access-log line, and Foundation's formatters cost several microseconds each.
-    private static func timestamp() -> String {
+    /// Appends `2026-01-31T12:00:00.123Z` (UTC), formatted by hand: Foundation's formatters
+    /// cost several microseconds each, and this runs for every request.
+    private static func appendTimestamp(to text: inout String) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func digits(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        let fields: [(Int, Int)] = [
+            (Int(parts.tm_year) + 1900, 4), (Int(parts.tm_mon) + 1, 2), (Int(parts.tm_mday), 2),
+            (Int(parts.tm_hour), 2), (Int(parts.tm_min), 2), (Int(parts.tm_sec), 2), (now.tv_nsec / 1_000_000, 3),
+        ]
+        let separators: [UInt8] = Array("--T::.Z".utf8)
+        text += String(unsafeUninitializedCapacity: 24) { buffer in
+            var index = 0
+            for (field, (value, width)) in fields.enumerated() {
+                var remaining = value
+                for position in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[index + position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                    remaining /= 10
+                }
+                index += width
+                buffer[index] = separators[field]
+                index += 1
+            }
+            return index
         }
-        return digits(Int(parts.tm_year) + 1900, 4) + "-" + digits(Int(parts.tm_mon) + 1, 2) + "-" + digits(Int(parts.tm_mday), 2)
-            + "T" + digits(Int(parts.tm_hour), 2) + ":" + digits(Int(parts.tm_min), 2) + ":" + digits(Int(parts.tm_sec), 2)
-            + "." + digits(now.tv_nsec / 1_000_000, 3) + "Z"
     }
 
-    private static func textValue(_ value: Logger.Metadata.Value) -> String {
-        let text = "\(value)"
-        return text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) ? JSONText.quoted(text) : text
+    /// Appends `value`, quoted as JSON when it holds a space, a quote or an equals sign.
+    private static func appendTextValue(_ value: Logger.Metadata.Value, to text: inout String) {
+        let plain = "\(value)"
+        if plain.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }) {
+            text += JSONText.quoted(plain)
+        } else {
+            text += plain
+        }
     }
 
     private static func jsonValue(_ value: Logger.Metadata.Value) -> String {
