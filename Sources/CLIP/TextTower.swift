@@ -105,7 +105,7 @@ public final class TextTower: Sendable {
         }
 
         for block in weights.blocks {
-            try block.apply(to: tokens.base, pattern: .prefixTree(parents: tree.parents), workspace: workspace, engine: engine)
+            try block.apply(to: tokens.base, rows: rows, pattern: .prefixTree(parents: tree.parents), workspace: workspace, engine: engine)
         }
 
         // ln_final and the projection only at each sequence's end-of-text row.

@@ -11,10 +11,11 @@ enum AttentionPattern {
     case prefixTree(parents: [Int])
 }
 
-/// Scratch buffers for running residual blocks over `rows` tokens, allocated once and reused
-/// by every block of every forward pass.
+/// Scratch buffers for running residual blocks over up to `capacity` tokens, allocated once
+/// and reused by every block of every forward pass.
 final class BlockWorkspace: Sendable {
-    let rows: Int
+    /// The most rows a block can run over with these buffers.
+    let capacity: Int
     /// LayerNorm output, `[rows, width]`.
     let normed: AlignedFloats
     /// Fused q | k | v projection, `[rows, 3·width]`.
@@ -27,10 +28,10 @@ final class BlockWorkspace: Sendable {
     /// MLP hidden activations, `[rows, mlpWidth]`.
     let hidden: AlignedFloats
 
-    /// Buffers for `rows` tokens; `scoreLength` is the length of a full-attention sequence,
-    /// or 0 for a prefix tree.
+    /// Buffers for up to `rows` tokens; `scoreLength` is the length of a full-attention
+    /// sequence, or 0 for a prefix tree.
     init(rows: Int, scoreLength: Int, width: Int, heads: Int, mlpWidth: Int) {
-        self.rows = rows
+        capacity = rows
         normed = AlignedFloats(count: rows * width)
         queryKeyValue = AlignedFloats(count: rows * 3 * width)
         scores = AlignedFloats(count: heads * scoreLength * scoreLength)
@@ -41,11 +42,13 @@ final class BlockWorkspace: Sendable {
 
 extension TransformerBlockWeights {
     /// Applies the block in place to the residual stream `tokens`, `[rows, width]`, whose
-    /// tokens attend to each other as `pattern` says.
+    /// tokens attend to each other as `pattern` says. `rows` is at most the workspace's
+    /// capacity; with `.full(length:)` it is a whole number of sequences.
     func apply(
-        to tokens: UnsafeMutablePointer<Float>, pattern: AttentionPattern, workspace: BlockWorkspace, engine: ComputeEngine
+        to tokens: UnsafeMutablePointer<Float>, rows: Int, pattern: AttentionPattern, workspace: BlockWorkspace,
+        engine: ComputeEngine
     ) throws(TensorError) {
-        let rows = workspace.rows
+        precondition(rows <= workspace.capacity, "more rows than the block workspace holds")
         let stream = TensorView.matrix(tokens, rows: rows, columns: width)
         let normed = workspace.normed.matrix(rows: rows, columns: width)
 
@@ -53,7 +56,7 @@ extension TransformerBlockWeights {
         try engine.linear(normed, queryKeyValue, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
         switch pattern {
         case let .full(length):
-            try attend(length: length, workspace: workspace, engine: engine)
+            try attend(sequences: rows / length, length: length, workspace: workspace, engine: engine)
         case let .prefixTree(parents):
             // PyTorch computes the scale in double precision and rounds it once.
             engine.prefixTreeSelfAttention(
@@ -71,15 +74,17 @@ extension TransformerBlockWeights {
 
     /// Multi-head attention, `softmax(q·kᵀ/√d)·v` per head and sequence, on oneDNN. q, k and v are
     /// read in place from the fused projection (head h of q is columns h·d..<(h+1)·d of the
-    /// first third), and each head's result lands in its columns of `attention`.
-    private func attend(length: Int, workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
+    /// first third), and each head's result lands in its columns of `attention`. Each
+    /// sequence runs through the same primitives whatever the number of sequences, so a
+    /// sequence's result does not depend on the others.
+    private func attend(sequences: Int, length: Int, workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
         let headWidth = width / heads
         let fusedWidth = 3 * width
         // PyTorch computes the scale in double precision and rounds it once.
         let scale = Float(1 / Double(headWidth).squareRoot())
         let scores = TensorView(workspace.scores.base, shape: [heads, length, length])
 
-        for sequence in 0..<(workspace.rows / length) {
+        for sequence in 0..<sequences {
             let projection = workspace.queryKeyValue.base + sequence * length * fusedWidth
             let headStrides = [headWidth, fusedWidth, 1]
             let queries = TensorView(projection, shape: [heads, length, headWidth], strides: headStrides)

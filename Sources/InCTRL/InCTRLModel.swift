@@ -136,6 +136,18 @@ public final class InCTRLModel: Sendable {
         return ImageFeatures(embedding: features.pooled.scalars, taps: features.taps)
     }
 
+    /// The features of several normalised images from one stacked vision forward, in order:
+    /// each bit for bit what ``imageFeatures(_:)`` gives for that image alone.
+    public func imageFeatures(_ images: [Tensor]) throws(InCTRLError) -> [ImageFeatures] {
+        let features: [VisionFeatures]
+        do {
+            features = try clip.vision.encode(images, tapLayers: config.tapLayers)
+        } catch {
+            throw .clip(error)
+        }
+        return features.map { ImageFeatures(embedding: $0.pooled.scalars, taps: $0.taps) }
+    }
+
     /// The text prior of `className`: 242 (or 2) prompts through the text tower.
     public func textPrior(className: String) throws(InCTRLError) -> TextPrior {
         let normal = TextPrompts.normal(for: className)

@@ -31,6 +31,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Prompt-set sizes K, comma-separated (e.g. 2,4,8): time whole queries against a K-shot set instead of the vision forward alone.")
     var shots: ShotList?
 
+    @Option(help: "Batch sizes B, comma-separated (e.g. 1,2,4,8): time the stacked vision forward of B images and the matmul rate of the vision blocks' linear layers at B·226 rows, instead of one forward.")
+    var batches: ShotList?
+
     @Option(help: "With --shots: directory of PNG/JPEG images for the prompt sets and queries (default: the ELPV cells among Tests/Fixtures/imaging/inputs).")
     var images: String?
 
@@ -42,6 +45,7 @@ struct BenchCommand: ParsableCommand {
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
         guard registrations > 0 else { throw ValidationError("--registrations must be at least 1") }
         if shots == nil, images != nil { throw ValidationError("--images needs --shots") }
+        if shots != nil, batches != nil { throw ValidationError("--shots and --batches time different things; give one") }
         guard InCTRLModel.supports(precision) else {
             throw ValidationError("\(InCTRLError.unsupportedPrecision(precision))")
         }
@@ -50,6 +54,8 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         if let shots {
             try runQueries(shots: shots.values)
+        } else if let batches {
+            try runBatches(batches.values)
         } else {
             try runVision()
         }
@@ -253,5 +259,94 @@ extension BenchCommand {
         } catch {
             throw ValidationError("\(path): \(error)")
         }
+    }
+}
+
+extension BenchCommand {
+    /// Per batch size B: the matmul rate of the four linear layers of a vision block at
+    /// B·tokens rows (weights packed for one image's rows, as the tower packs them), and the
+    /// stacked vision forward of B images. Dynamic batching can only gain what the first
+    /// predicts: the linear layers are about 90 % of a forward.
+    fileprivate func runBatches(_ sizes: [Int]) throws {
+        let bundle = try ModelBundle.open(URL(fileURLWithPath: model), requireVocabulary: false)
+        let engine = try ComputeEngine()
+        let clip = try CLIPModel(bundle: bundle, engine: engine, precision: precision)
+        let vision = clip.vision
+        let config = vision.config
+        let tokens = config.patchCount + 1
+        print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision \(precision.rawValue) (\(ComputeEngine.instructionSet))")
+
+        var generator = SeededGenerator(seed: 7)
+        func random(_ count: Int, std: Float) -> [Float] {
+            [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                generator.fillNormal(buffer, std: std)
+                initialized = count
+            }
+        }
+        // q|k|v, attention output, MLP expand, MLP contract: (in, out, epilogue).
+        let shapes: [(Int, Int, LinearEpilogue)] = [
+            (config.width, 3 * config.width, .none), (config.width, config.width, .residualAdd),
+            (config.width, config.mlpWidth, .gelu), (config.mlpWidth, config.width, .residualAdd),
+        ]
+        let layers = try shapes.map { (inFeatures, outFeatures, _) in
+            try engine.packLinear(
+                weight: random(inFeatures * outFeatures, std: 1 / Float(inFeatures).squareRoot()), orientation: .outputMajor,
+                inFeatures: inFeatures, outFeatures: outFeatures, bias: random(outFeatures, std: 0.01), typicalRows: tokens,
+                precision: precision)
+        }
+        let largest = (sizes.max() ?? 1) * tokens
+        let input = AlignedFloats(random(largest * config.mlpWidth, std: 1))
+        let output = AlignedFloats(count: largest * config.mlpWidth)
+        let flopsPerRow = shapes.reduce(0.0) { $0 + 2 * Double($1.0) * Double($1.1) }
+
+        let images = try (0..<(sizes.max() ?? 1)).map { _ in
+            try Tensor(shape: vision.imageShape) { (buffer) throws(TensorError) in generator.fillNormal(buffer, std: 1) }
+        }
+        print("per batch size B: the block's 4 linear layers at B·\(tokens) rows (median of \(iterations) after \(warmup) warm-up), and the stacked vision forward of B images")
+        var baseRate: Double?
+        var baseForward: Double?
+        var keys: [String] = []
+        for size in sizes {
+            let rows = size * tokens
+            func linears() throws {
+                for (layer, (inFeatures, outFeatures, epilogue)) in zip(layers, shapes) {
+                    try engine.linear(
+                        input.matrix(rows: rows, columns: inFeatures), layer, into: output.matrix(rows: rows, columns: outFeatures),
+                        epilogue: epilogue)
+                }
+            }
+            for _ in 0..<warmup { try linears() }
+            var matmulSeconds: [Double] = []
+            for _ in 0..<iterations {
+                let start = ContinuousClock.now
+                try linears()
+                matmulSeconds.append((ContinuousClock.now - start).inSeconds)
+            }
+            let rate = flopsPerRow * Double(rows) / Self.percentile(matmulSeconds.sorted(), 0.5) / 1e9
+
+            let batch = Array(images[..<size])
+            for _ in 0..<warmup { _ = try vision.encode(batch, tapLayers: bundle.config.tapLayers) }
+            var forwardSeconds: [Double] = []
+            for _ in 0..<iterations {
+                let start = ContinuousClock.now
+                _ = try vision.encode(batch, tapLayers: bundle.config.tapLayers)
+                forwardSeconds.append((ContinuousClock.now - start).inSeconds)
+            }
+            let forward = Self.percentile(forwardSeconds.sorted(), 0.5)
+            let perImage = forward / Double(size)
+            let rateGain = rate / (baseRate ?? rate)
+            let forwardGain = (baseForward ?? perImage) / perImage
+            if baseRate == nil { (baseRate, baseForward) = (rate, perImage) }
+            print(String(format: "  B = %d: linear layers %.1f GFLOP/s (%.2fx B = %d); forward %.4f s, %.4f s per image (%.2fx images/s of B = %d)",
+                         size, rate, rateGain, sizes[0], forward, perImage, forwardGain, sizes[0]))
+            keys += [
+                String(format: "matmul_gflops_b%d=%.2f", size, rate),
+                String(format: "matmul_gain_b%d=%.4f", size, rateGain),
+                String(format: "forward_s_b%d=%.5f", size, forward),
+                String(format: "forward_gain_b%d=%.4f", size, forwardGain),
+            ]
+        }
+        print(String(format: "peak RSS %.0f MiB", Double(Self.peakResidentKiB() ?? 0) / 1024))
+        keys.forEach { print($0) }
     }
 }

@@ -84,6 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "address": "\(server.addresses.map { "\($0)" }.joined(separator: ", "))",
                 "model": "\(settings.model)", "store": "\(service.storeDescription)",
                 "precision": "\(settings.precision.rawValue)", "queue_size": "\(settings.queueSize)",
+                "max_batch": "\(settings.maxBatch)", "batch_window_ms": "\(String(format: "%g", settings.batchWindowMilliseconds))",
             ])
         let loading = Task { try await service.load() }
         await server.waitUntilStopped()

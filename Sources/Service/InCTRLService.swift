@@ -121,7 +121,11 @@ public final class InCTRLService: Sendable {
             if let reason = model.weightsDigest.notCached {
                 logger.warning("the model's SHA-256 could not be cached; the next start hashes it again", metadata: ["reason": "\(reason)"])
             }
-            let actor = ModelActor(model: model, capacity: configuration.queueSize)
+            let actor = ModelActor(
+                model: model, capacity: configuration.queueSize,
+                batching: ModelActor.Batching(
+                    maxBatch: configuration.maxBatch, window: .nanoseconds(Int64(configuration.batchWindowMilliseconds * 1e6))),
+                onBatch: { [metrics] size in metrics.recordBatch(size: size) })
             metrics.setModel(name: model.info.name, precision: configuration.precision, demo: model.info.demo)
             if model.info.demo {
                 logger.warning(

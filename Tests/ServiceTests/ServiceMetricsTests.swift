@@ -21,6 +21,7 @@ import Testing
             "inctrl_http_request_duration_seconds": "histogram",
             "inctrl_queue_wait_seconds": "histogram",
             "inctrl_inference_duration_seconds": "histogram",
+            "inctrl_batch_size": "histogram",
             "inctrl_queue_depth": "gauge",
             "inctrl_requests_in_flight": "gauge",
             "inctrl_prompt_sets": "gauge",
@@ -83,7 +84,16 @@ import Testing
         metrics.recordRejection(.queueFull)
         metrics.recordRejection(.queueFull)
         metrics.recordRejection(.shuttingDown)
+        metrics.recordBatch(size: 1)
+        metrics.recordBatch(size: 3)
+        metrics.recordBatch(size: 8)
         let exposition = try exposition(metrics)
+        #expect(value(exposition, "inctrl_batch_size_count") == 3)
+        #expect(value(exposition, "inctrl_batch_size_sum") == 12)
+        #expect(value(exposition, "inctrl_batch_size_bucket", ["le": "1"]) == 1)
+        #expect(value(exposition, "inctrl_batch_size_bucket", ["le": "2"]) == 1)
+        #expect(value(exposition, "inctrl_batch_size_bucket", ["le": "3"]) == 2)
+        #expect(value(exposition, "inctrl_batch_size_bucket", ["le": "8"]) == 3)
         #expect(value(exposition, "inctrl_queue_wait_seconds_count") == 1)
         #expect(value(exposition, "inctrl_queue_wait_seconds_bucket", ["le": "0.005"]) == 1)
         #expect(value(exposition, "inctrl_inference_duration_seconds_sum", ["operation": "score"]) == 0.12)

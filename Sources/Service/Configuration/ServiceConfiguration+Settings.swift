@@ -22,6 +22,8 @@ extension ServiceConfiguration {
         .seconds("write_timeout_s", \.writeTimeout, meaning: "Seconds a response may wait for a client that stopped reading."),
         .seconds("shutdown_grace_s", \.shutdownGrace, allowsZero: true, meaning: "Seconds requests in flight may take to finish on shutdown."),
         .integer("queue_size", \.queueSize, in: 1...Int.max, meaning: "Most requests waiting for the model; more are refused with 429."),
+        .integer("max_batch", \.maxBatch, in: 1...64, meaning: "Most queries whose vision forwards run as one stacked forward (each result the same bits as alone); 1 turns batching off."),
+        .number("batch_window_ms", \.batchWindowMilliseconds, in: 0...1000, meaning: "Milliseconds the model waits for more queries once it has taken one, to fill a batch; 0: take only those already waiting, never wait."),
         .integer("retry_after_s", \.retryAfterSeconds, in: 0...3600, meaning: "Seconds a client refused with 429 is told to wait (Retry-After)."),
         .integer("max_images_per_set", \.maxImagesPerSet, in: 1...Int.max, meaning: "Most images in one prompt set."),
         .integer("max_image_pixels", \.maxImagePixels, in: 1...Int.max, meaning: "Most pixels (width × height) an image may declare."),

@@ -59,6 +59,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// Most requests waiting for the model at once. Beyond it requests are refused at once
     /// with 429 rather than queued into seconds of latency.
     public var queueSize = 32
+    /// Most queries the model runs as one stacked vision forward (dynamic batching; each
+    /// result is the same bits as the query alone). 1 runs every query alone.
+    public var maxBatch = 8
+    /// How long the model waits for more queries once it has taken one, in milliseconds;
+    /// 0 takes only the queries already waiting and never waits.
+    public var batchWindowMilliseconds = 0.0
     /// Seconds a client refused with 429 is told to wait (`Retry-After`).
     public var retryAfterSeconds = 1
     /// Most images in one prompt set (InCTRL is evaluated with 2, 4 and 8 shots).

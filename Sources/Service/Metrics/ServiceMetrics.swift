@@ -15,6 +15,7 @@ public final class ServiceMetrics: Sendable {
     private let requestDuration: PrometheusHistogram
     private let queueWait: PrometheusHistogram
     private let inferenceDuration: PrometheusHistogram
+    private let batchSize: PrometheusHistogram
     private let queueDepth: PrometheusGauge
     private let requestsInFlight: PrometheusGauge
     private let promptSets: PrometheusGauge
@@ -47,6 +48,10 @@ public final class ServiceMetrics: Sendable {
     /// Bucket bounds, in seconds, for model work: one forward pass takes about 0.1–0.4 s.
     public static let inferenceDurationBuckets = [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60]
 
+    /// Bucket bounds for the number of queries in one stacked vision forward (`max_batch`
+    /// is 8 by default and at most 64).
+    public static let batchSizeBuckets: [Double] = [1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64]
+
     /// Registers the service's families in a new registry.
     /// - Parameter routePatterns: The router's path patterns (`/score`, `/prompts/{id}`);
     ///   requests on any other route are counted under `unmatchedRoute`.
@@ -68,6 +73,9 @@ public final class ServiceMetrics: Sendable {
         inferenceDuration = try registry.histogram(
             "inctrl_inference_duration_seconds", help: "Time the model spent on one piece of work, by operation.",
             labelNames: ["operation"], buckets: Self.inferenceDurationBuckets)
+        batchSize = try registry.histogram(
+            "inctrl_batch_size", help: "Queries in each vision forward the model ran (dynamic batching; 1: alone).",
+            buckets: Self.batchSizeBuckets)
         queueDepth = try registry.gauge("inctrl_queue_depth", help: "Requests waiting for the model now.")
         requestsInFlight = try registry.gauge("inctrl_requests_in_flight", help: "Requests being handled now.")
         promptSets = try registry.gauge("inctrl_prompt_sets", help: "Prompt sets stored.")
@@ -132,6 +140,11 @@ public final class ServiceMetrics: Sendable {
     /// Records how long the model spent on `operation`.
     public func recordInference(_ operation: InferenceOperation, duration: Duration) {
         inferenceDuration.observe(duration, labelValues: [operation.rawValue])
+    }
+
+    /// Records one vision forward of `size` queries.
+    public func recordBatch(size: Int) {
+        batchSize.observe(Double(size))
     }
 
     /// Sets the number of requests waiting for the model.
