@@ -28,6 +28,15 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "List the oneDNN kernels the forward pass uses.")
     var showKernels = false
 
+    @Flag(help: "Also time oneDNN's matmul alone at each linear layer's shape of the forward, and print the forward's fraction of that rate.")
+    var matmulRate = false
+
+    @Option(help: "With --matmul-rate: timed executions of each shape.")
+    var matmulRuns: Int = 100
+
+    @Option(name: .customLong("save-io"), help: "Write the input image and its pooled embedding to this safetensors file (`image`, `embedding`), to check other runtimes against.")
+    var saveIO: String?
+
     @Option(help: "Prompt-set sizes K, comma-separated (e.g. 2,4,8): time whole queries against a K-shot set instead of the vision forward alone.")
     var shots: ShotList?
 
@@ -44,8 +53,12 @@ struct BenchCommand: ParsableCommand {
         guard iterations > 0 else { throw ValidationError("--iterations must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
         guard registrations > 0 else { throw ValidationError("--registrations must be at least 1") }
+        guard matmulRuns > 0 else { throw ValidationError("--matmul-runs must be at least 1") }
         if shots == nil, images != nil { throw ValidationError("--images needs --shots") }
         if shots != nil, batches != nil { throw ValidationError("--shots and --batches time different things; give one") }
+        if shots != nil, matmulRate || saveIO != nil {
+            throw ValidationError("--matmul-rate and --save-io time the vision forward: leave out --shots")
+        }
         guard InCTRLModel.supports(precision) else {
             throw ValidationError("\(InCTRLError.unsupportedPrecision(precision))")
         }
@@ -84,16 +97,66 @@ struct BenchCommand: ParsableCommand {
         seconds.sort()
 
         let median = Self.percentile(seconds, 0.5)
+        let flops = Double(vision.config.forwardFLOPs(embedDim: vision.embedDim))
         print("model: \(bundle.config.name)\(bundle.config.demo ? " (demo weights)" : ""), precision \(precision.rawValue) (\(ComputeEngine.instructionSet))")
         print("vision forward, one \(vision.config.imageSize) px image, \(iterations) iterations after \(warmup) warm-up:")
         print(String(format: "  min %.4f s, median %.4f s, p95 %.4f s", seconds[0], median, Self.percentile(seconds, 0.95)))
         print(String(format: "  %.2f images/s (1 / median)", 1 / median))
+        print(String(format: "  %.3f GFLOP of matrix products per forward, %.0f GFLOP/s at the median", flops / 1e9, flops / median / 1e9))
         print(String(format: "  model load %.2f s, peak RSS %.0f MiB", loadSeconds, Double(Self.peakResidentKiB() ?? 0) / 1024))
         if showKernels {
             print("oneDNN kernels:")
             engine.preparedKernels.forEach { print("  \($0)") }
         }
+        var keys = [String(format: "forward_flop=%.0f", flops)]
+        if matmulRate {
+            keys += try reportMatmulRate(engine: engine, vision: vision.config, embedDim: vision.embedDim, forwardMedian: median)
+        }
+        if let saveIO {
+            let features = try vision.encode(image, tapLayers: [])
+            var writer = SafeTensorsWriter()
+            writer.metadata = ["precision": precision.rawValue, "model": bundle.config.name]
+            writer.add("image", shape: image.shape, floats: image.scalars)
+            writer.add("embedding", shape: features.pooled.shape, floats: features.pooled.scalars)
+            try writer.write(to: URL(fileURLWithPath: saveIO))
+            print("wrote the input image and its embedding to \(saveIO)")
+        }
+        keys.forEach { print($0) }
         print(String(format: "median_s=%.5f", median))
+    }
+
+    /// Times oneDNN's matmul alone at each linear layer's shape (`ComputeEngine.timeLinear`)
+    /// and prints the rate over the forward's mix of them: the time those shapes take, each
+    /// as often as one forward runs it, divides their FLOPs. The forward's fraction of that
+    /// rate is its whole FLOP count over its median, divided by the rate. The projection of
+    /// the class token (one row) and attention's products are left out of the rate.
+    private func reportMatmulRate(
+        engine: ComputeEngine, vision: VisionConfig, embedDim: Int, forwardMedian: Double
+    ) throws -> [String] {
+        let shapes = vision.matmuls(embedDim: embedDim).filter { $0.isLinear && $0.rows > 1 }
+        print("oneDNN matmul alone at the forward's linear-layer shapes, \(precision.rawValue), no epilogue, median of \(matmulRuns) runs:")
+        var mixSeconds = 0.0
+        var mixFLOPs = 0.0
+        for shape in shapes {
+            let times = try engine.timeLinear(
+                rows: shape.rows, inFeatures: shape.inner, outFeatures: shape.columns, hasBias: shape.hasBias,
+                precision: precision, iterations: matmulRuns, warmup: max(3, matmulRuns / 10)
+            ).sorted()
+            let median = Self.percentile(times, 0.5)
+            let flops = Double(2 * shape.rows * shape.inner * shape.columns)
+            mixSeconds += median * Double(shape.count)
+            mixFLOPs += flops * Double(shape.count)
+            let label = "\(shape.name) \(shape.rows)×\(shape.inner)→\(shape.columns)"
+            print("  " + label.padding(toLength: 26, withPad: " ", startingAt: 0)
+                + String(format: "%7.3f ms  %5.0f GFLOP/s  (%d per forward)", median * 1e3, flops / median / 1e9, shape.count))
+        }
+        let rate = mixFLOPs / mixSeconds
+        let forwardFLOPs = Double(vision.forwardFLOPs(embedDim: embedDim))
+        let fraction = forwardFLOPs / forwardMedian / rate
+        print(String(format: "  the forward's mix of these: %.3f GFLOP in %.4f s = %.0f GFLOP/s", mixFLOPs / 1e9, mixSeconds, rate / 1e9))
+        print(String(format: "  the forward: %.3f GFLOP in %.4f s (median) = %.0f GFLOP/s, %.2f of that rate",
+                     forwardFLOPs / 1e9, forwardMedian, forwardFLOPs / forwardMedian / 1e9, fraction))
+        return [String(format: "matmul_gflops=%.1f", rate / 1e9), String(format: "matmul_fraction=%.3f", fraction)]
     }
 
     /// The `fraction` quantile of sorted `values` (nearest rank).

@@ -59,11 +59,11 @@ extension ComputeEngine {
         }
     }
 
-    private static func linearName(rows: Int, weights: LinearWeights, epilogue: LinearEpilogue) -> String {
+    static func linearName(rows: Int, weights: LinearWeights, epilogue: LinearEpilogue) -> String {
         "linear \(rows)×\(weights.inFeatures)→\(weights.outFeatures) \(epilogue)\(weights.precision == .fp32 ? "" : " \(weights.precision)")"
     }
 
-    private static func linearHandles(
+    static func linearHandles(
         input: UnsafeMutableRawPointer, weights: LinearWeights, output: UnsafeMutableRawPointer
     ) -> [UnsafeMutableRawPointer] {
         var handles = [input, weights.packed.rawBase]
@@ -73,7 +73,7 @@ extension ComputeEngine {
     }
 
     /// A reorder from fp32 `source` to dense bf16 `destination`.
-    private static func describeConversion(
+    static func describeConversion(
         from source: StridedLayout, to destination: StridedLayout, engine: dnnl_engine_t
     ) throws(TensorError) -> (dnnl_primitive_desc_t, [Int32]) {
         let sourceDescriptor = try source.descriptor()
@@ -89,7 +89,7 @@ extension ComputeEngine {
     }
 
     /// The matmul of a linear layer: `input` in the weights' data type, fp32 bias and output.
-    private static func describeLinear(
+    static func describeLinear(
         input: StridedLayout, weights: LinearWeights, output: StridedLayout, epilogue: LinearEpilogue, engine: dnnl_engine_t
     ) throws(TensorError) -> (dnnl_primitive_desc_t, [Int32]) {
         let inputDescriptor = try input.descriptor(weights.precision.dataType)
