@@ -365,37 +365,37 @@ extension BenchCommand {
         let images = try (0..<(sizes.max() ?? 1)).map { _ in
             try Tensor(shape: vision.imageShape) { (buffer) throws(TensorError) in generator.fillNormal(buffer, std: 1) }
         }
-        print("per batch size B: the block's 4 linear layers at B·\(tokens) rows (median of \(iterations) after \(warmup) warm-up), and the stacked vision forward of B images")
+        print("per batch size B: the block's 4 linear layers at B·\(tokens) rows, and the stacked vision forward of B images")
+        print("(medians of \(iterations) rounds after \(warmup) warm-up; each round times every B in turn, so all see the same drift)")
+        func linears(rows: Int) throws {
+            for (layer, (inFeatures, outFeatures, epilogue)) in zip(layers, shapes) {
+                try engine.linear(
+                    input.matrix(rows: rows, columns: inFeatures), layer, into: output.matrix(rows: rows, columns: outFeatures),
+                    epilogue: epilogue)
+            }
+        }
+        var matmulSeconds = [[Double]](repeating: [], count: sizes.count)
+        var forwardSeconds = [[Double]](repeating: [], count: sizes.count)
+        for round in 0..<(warmup + iterations) {
+            for (index, size) in sizes.enumerated() {
+                var start = ContinuousClock.now
+                try linears(rows: size * tokens)
+                let matmul = (ContinuousClock.now - start).inSeconds
+                start = ContinuousClock.now
+                _ = try vision.encode(Array(images[..<size]), tapLayers: bundle.config.tapLayers)
+                let forward = (ContinuousClock.now - start).inSeconds
+                if round >= warmup {
+                    matmulSeconds[index].append(matmul)
+                    forwardSeconds[index].append(forward)
+                }
+            }
+        }
         var baseRate: Double?
         var baseForward: Double?
         var keys: [String] = []
-        for size in sizes {
-            let rows = size * tokens
-            func linears() throws {
-                for (layer, (inFeatures, outFeatures, epilogue)) in zip(layers, shapes) {
-                    try engine.linear(
-                        input.matrix(rows: rows, columns: inFeatures), layer, into: output.matrix(rows: rows, columns: outFeatures),
-                        epilogue: epilogue)
-                }
-            }
-            for _ in 0..<warmup { try linears() }
-            var matmulSeconds: [Double] = []
-            for _ in 0..<iterations {
-                let start = ContinuousClock.now
-                try linears()
-                matmulSeconds.append((ContinuousClock.now - start).inSeconds)
-            }
-            let rate = flopsPerRow * Double(rows) / Self.percentile(matmulSeconds.sorted(), 0.5) / 1e9
-
-            let batch = Array(images[..<size])
-            for _ in 0..<warmup { _ = try vision.encode(batch, tapLayers: bundle.config.tapLayers) }
-            var forwardSeconds: [Double] = []
-            for _ in 0..<iterations {
-                let start = ContinuousClock.now
-                _ = try vision.encode(batch, tapLayers: bundle.config.tapLayers)
-                forwardSeconds.append((ContinuousClock.now - start).inSeconds)
-            }
-            let forward = Self.percentile(forwardSeconds.sorted(), 0.5)
+        for (index, size) in sizes.enumerated() {
+            let rate = flopsPerRow * Double(size * tokens) / Self.percentile(matmulSeconds[index].sorted(), 0.5) / 1e9
+            let forward = Self.percentile(forwardSeconds[index].sorted(), 0.5)
             let perImage = forward / Double(size)
             let rateGain = rate / (baseRate ?? rate)
             let forwardGain = (baseForward ?? perImage) / perImage
