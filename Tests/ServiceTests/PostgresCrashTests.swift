@@ -19,6 +19,13 @@ struct PostgresCrashTests {
         }
     }
 
+    /// Runs blocking `body` on a thread of its own, off Swift's cooperative pool.
+    static func onOwnThread<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     /// When the replica is killed.
     enum KillMoment: CustomTestStringConvertible, Sendable {
         /// While a registration's transaction is open in the database, between its inserts.
@@ -58,26 +65,36 @@ struct PostgresCrashTests {
         switch moment {
         case .insideTheTransaction:
             // The server's own view of its sessions: a backend of this database inside a
-            // transaction that has inserted images and not committed.
-            let admin = PostgresServer.admin(url: url)
+            // transaction that has inserted images and not committed. Polled on a thread of
+            // its own: a tight loop of blocking libpq calls would hold a cooperative thread for
+            // seconds, and the other tests' services answer from that pool.
             let database = String(url.split(separator: "/").last!)
-            let deadline = Date().addingTimeInterval(60)
-            var caught = false
-            while !caught, Date() < deadline {
-                let open = try admin.execute(
-                    """
-                    SELECT pid FROM pg_stat_activity
-                    WHERE datname = $1 AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
-                      AND query LIKE 'INSERT INTO prompt_set_images%'
-                    """,
-                    [.text(database)])
-                caught = open.count > 0
+            let caught = try await Self.onOwnThread { () throws -> Bool in
+                let admin = PostgresServer.admin(url: url)
+                let deadline = Date().addingTimeInterval(60)
+                while Date() < deadline {
+                    let open = try admin.execute(
+                        """
+                        SELECT pid FROM pg_stat_activity
+                        WHERE datname = $1 AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+                          AND query LIKE 'INSERT INTO prompt_set_images%'
+                        """,
+                        [.text(database)])
+                    if open.count > 0 { return true }
+                }
+                return false
             }
             #expect(caught, "no registration's transaction was seen open")
         case .justAfterTheFirstCommit:
-            let admin = PostgresServer.admin(url: url)
-            let deadline = Date().addingTimeInterval(60)
-            while try admin.execute("SELECT id FROM prompt_sets").count == 0, Date() < deadline {}
+            let committed = try await Self.onOwnThread { () throws -> Bool in
+                let admin = PostgresServer.admin(url: url)
+                let deadline = Date().addingTimeInterval(60)
+                while Date() < deadline {
+                    if try admin.execute("SELECT id FROM prompt_sets").count > 0 { return true }
+                }
+                return false
+            }
+            #expect(committed, "no set was committed")
         case let .after(seconds):
             try await Task.sleep(for: .seconds(seconds))
         }
