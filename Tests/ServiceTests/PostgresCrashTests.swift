@@ -53,15 +53,7 @@ struct PostgresCrashTests {
             model: try InCTRLServiceTests.bundle.get(), dataDirectory: directory.appendingPathComponent("a"),
             environment: ["INCTRL_STORE": url])
         try await crashing.waitUntilReady()
-        let registering = Task {
-            var acknowledged: [[String]] = []
-            for names in candidates {
-                guard let response = try? await ServerCrashTests.register(names, on: crashing) else { break }
-                #expect(response.status == 201)
-                acknowledged.append(names)
-            }
-            return acknowledged
-        }
+        let registering = ServerCrashTests.registerInTurn(candidates, on: crashing)
         switch moment {
         case .insideTheTransaction:
             // The server's own view of its sessions: a backend of this database inside a

@@ -111,6 +111,20 @@ import Glibc
         PromptSetID(className: className, images: try names.map(cell)).hex
     }
 
+    /// Registers `candidates` one after another until the server stops answering (it is
+    /// being killed); the task's value is the sets it acknowledged, each with 201.
+    static func registerInTurn(_ candidates: [[String]], on server: ServerProcess) -> Task<[[String]], Never> {
+        Task {
+            var acknowledged: [[String]] = []
+            for names in candidates {
+                guard let response = try? await register(names, on: server) else { break }
+                #expect(response.status == 201)
+                acknowledged.append(names)
+            }
+            return acknowledged
+        }
+    }
+
     static func register(_ names: [String], on server: ServerProcess) async throws -> ServerProcess.Response {
         let body = try JSONSerialization.data(withJSONObject: [
             "class_name": className, "images": try names.map { Data(try cell($0)).base64EncodedString() },
@@ -242,15 +256,7 @@ import Glibc
         let crashing = try ServerProcess(model: try Self.bundle.get(), dataDirectory: dataDirectory)
         try await crashing.waitUntilReady()
 
-        let registering = Task {
-            var acknowledged: [[String]] = []
-            for names in candidates {
-                guard let response = try? await Self.register(names, on: crashing) else { break }
-                #expect(response.status == 201)
-                acknowledged.append(names)
-            }
-            return acknowledged
-        }
+        let registering = Self.registerInTurn(candidates, on: crashing)
         switch moment {
         case let .after(seconds):
             try await Task.sleep(for: .seconds(seconds))
