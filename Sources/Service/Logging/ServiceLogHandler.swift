@@ -95,23 +95,25 @@ public struct ServiceLogHandler: LogHandler {
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let fields: [(Int, Int)] = [
-            (Int(parts.tm_year) + 1900, 4), (Int(parts.tm_mon) + 1, 2), (Int(parts.tm_mday), 2),
-            (Int(parts.tm_hour), 2), (Int(parts.tm_min), 2), (Int(parts.tm_sec), 2), (now.tv_nsec / 1_000_000, 3),
-        ]
-        let separators: [UInt8] = Array("--T::.Z".utf8)
         text += String(unsafeUninitializedCapacity: 24) { buffer in
             var index = 0
-            for (field, (value, width)) in fields.enumerated() {
+            // Each field right-aligned in its width with leading zeros, then its separator.
+            func put(_ value: Int, _ width: Int, _ separator: Unicode.Scalar) {
                 var remaining = value
                 for position in stride(from: width - 1, through: 0, by: -1) {
                     buffer[index + position] = UInt8(ascii: "0") + UInt8(remaining % 10)
                     remaining /= 10
                 }
-                index += width
-                buffer[index] = separators[field]
-                index += 1
+                buffer[index + width] = UInt8(ascii: separator)
+                index += width + 1
             }
+            put(Int(parts.tm_year) + 1900, 4, "-")
+            put(Int(parts.tm_mon) + 1, 2, "-")
+            put(Int(parts.tm_mday), 2, "T")
+            put(Int(parts.tm_hour), 2, ":")
+            put(Int(parts.tm_min), 2, ":")
+            put(Int(parts.tm_sec), 2, ".")
+            put(now.tv_nsec / 1_000_000, 3, "Z")
             return index
         }
     }
