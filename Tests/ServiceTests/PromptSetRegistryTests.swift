@@ -108,8 +108,10 @@ import Testing
         let blocker = Task { _ = try await opened.model.run { () throws(InCTRLError) in gate.wait() } }
         while opened.model.queueDepth == 0 { try await Task.sleep(for: .milliseconds(5)) }
         let first = Task { try await opened.registry.register(className: "a", images: [Self.cells[0]]) }
-        let twin = Task { try await opened.registry.register(className: "a", images: [Self.cells[0]]) }
+        // The twin starts once the first holds the reservation: two tasks started together
+        // reach the actor in either order.
         while await opened.registry.reservations.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        let twin = Task { try await opened.registry.register(className: "a", images: [Self.cells[0]]) }
         await #expect(throws: PromptSetRegistryError.full(limit: 1)) {
             try await opened.registry.register(className: "b", images: [Self.cells[1]])
         }
