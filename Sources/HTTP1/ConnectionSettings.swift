@@ -8,6 +8,7 @@ struct ConnectionSettings: Sendable {
     let requestIDHeader: String?
     let startsHandlersOnEventLoop: Bool
     let bodyBudget: BodyBudget
+    let overloadRefusalDelay: Duration
     let headCheck: HTTPHeadCheck?
     let handler: HTTPHandler
     /// The TLS context connections make their sessions from; nil for plain HTTP. Set by
@@ -22,6 +23,7 @@ struct ConnectionSettings: Sendable {
         requestIDHeader = configuration.requestIDHeader
         startsHandlersOnEventLoop = configuration.startsHandlersOnEventLoop
         bodyBudget = BodyBudget(limit: configuration.maxInflightBodyBytes)
+        overloadRefusalDelay = configuration.overloadRefusalDelay
         self.headCheck = headCheck
         self.handler = handler
     }

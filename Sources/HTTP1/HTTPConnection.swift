@@ -67,6 +67,9 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     private var receivingBodyReservation = 0
     private var continueOwed = false
     private var pendingWork: [PendingWork] = []
+    /// A refusal for overload waiting out `ConnectionSettings.overloadRefusalDelay` before it
+    /// joins `pendingWork`; nothing is read meanwhile.
+    private var heldRefusal: (response: HTTPResponse, context: ResponseContext, due: ContinuousClock.Instant)?
     private var inFlight: InFlight?
     private var handlerGeneration = 0
     private var outbound = OutboundBuffer()
@@ -103,7 +106,9 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
 
     /// The moment this connection next needs attention without any I/O, if any.
     var deadline: ContinuousClock.Instant? {
-        isClosed ? nil : lifecycle.deadline
+        guard !isClosed else { return nil }
+        guard let held = heldRefusal?.due else { return lifecycle.deadline }
+        return min(lifecycle.deadline ?? held, held)
     }
 
     /// Registers with the loop. Returns false, having closed the socket, if the loop cannot
@@ -126,7 +131,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
             Glibc.close(socket)
             return false
         }
-        loop.noteDeadline(lifecycle.deadline)
+        loop.noteDeadline(deadline)
         return true
     }
 
@@ -176,6 +181,11 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
 
     /// Acts on a passed deadline, if any.
     func handleDeadline(at now: ContinuousClock.Instant) {
+        guard !isClosed else { return }
+        if let held = heldRefusal, now >= held.due {
+            releaseHeldRefusal()
+            advance()
+        }
         guard !isClosed, let expiry = lifecycle.expire(at: now) else { return }
         switch expiry {
         case .close:
@@ -198,6 +208,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     func beginShutdown() {
         guard !isClosed else { return }
         lifecycle.beginShutdown()
+        releaseHeldRefusal()
         advance()
     }
 
@@ -235,13 +246,15 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
             // Out of reads for this turn; no new edge will come for input already waiting.
             loop.execute { self.advance() }
         }
-        loop.noteDeadline(lifecycle.deadline)
+        loop.noteDeadline(deadline)
     }
 
     /// Whether the connection reads now: to parse, while the pipeline has room or the
     /// read-ahead limit is not reached; and always once no request will be parsed, to drain
     /// input and notice the client leaving.
     private var wantsInput: Bool {
+        // A held refusal leaves the body unread; the client leaving still shows as an event.
+        if heldRefusal != nil { return false }
         if lifecycle.isLingering || lifecycle.input == .stopped { return true }
         return lifecycle.canReadAnotherRequest || parser.bufferedByteCount < Self.maxReadAheadBytes
     }
@@ -463,7 +476,19 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         headBeingReceived = nil
         continueOwed = false
         releaseParserBuffers()
-        pendingWork.append(.respond(response, context))
+        let isOverload = response.status.code == 429 || response.status.code == 503
+        if isOverload, settings.overloadRefusalDelay > .zero, !lifecycle.isShuttingDown {
+            heldRefusal = (response, context, .now + settings.overloadRefusalDelay)
+        } else {
+            pendingWork.append(.respond(response, context))
+        }
+    }
+
+    /// Sends a held refusal now: it joins the responses owed, after those before it.
+    private func releaseHeldRefusal() {
+        guard let held = heldRefusal else { return }
+        heldRefusal = nil
+        pendingWork.append(.respond(held.response, held.context))
     }
 
     /// Nothing more will be parsed on this connection: lets go of the input and the partial

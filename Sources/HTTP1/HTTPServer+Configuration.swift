@@ -46,6 +46,13 @@ extension HTTPServer {
         /// reading and discarding input before closing, so a client still sending is not
         /// answered with a reset that destroys the response (RFC 9112 §9.6).
         public var lingeringCloseTimeout = Duration.seconds(2)
+        /// How long a refusal for overload — a `429` or `503` the head check gives, or the body
+        /// budget's `503` — is held before it is sent. A client that ignores `Retry-After` and
+        /// asks again as soon as it is answered then asks at most once per delay per
+        /// connection, so a flood of refused requests cannot take the processor from the work
+        /// that was admitted. The held connection reads nothing (its body stays unread) and
+        /// closes at once if the client leaves. Zero answers at once.
+        public var overloadRefusalDelay = Duration.zero
         /// Default time `shutdown` lets in-flight requests finish before closing them.
         public var shutdownGracePeriod = Duration.seconds(10)
         /// Most requests a connection may have read ahead of their responses (pipelining);
@@ -113,7 +120,7 @@ extension HTTPServer {
             for (name, value) in [
                 ("headerTimeout", headerTimeout), ("bodyTimeout", bodyTimeout), ("idleTimeout", idleTimeout),
                 ("writeTimeout", writeTimeout), ("lingeringCloseTimeout", lingeringCloseTimeout),
-                ("shutdownGracePeriod", shutdownGracePeriod),
+                ("shutdownGracePeriod", shutdownGracePeriod), ("overloadRefusalDelay", overloadRefusalDelay),
                 ("tls.handshakeTimeout", tls?.handshakeTimeout ?? .zero),
             ] {
                 try require(value >= .zero, "\(name) must not be negative")

@@ -16,6 +16,7 @@ extension ServiceConfiguration {
         http.idleTimeout = idleTimeout
         http.writeTimeout = writeTimeout
         http.shutdownGracePeriod = shutdownGrace
+        http.overloadRefusalDelay = .milliseconds(refusalDelayMilliseconds)
         http.serverName = "inctrl-serve"
         if !tlsCertificateFile.isEmpty, !tlsKeyFile.isEmpty {
             http.tls = TLSConfiguration(

@@ -24,6 +24,7 @@ extension ServiceConfiguration {
         .integer("queue_size", \.queueSize, in: 1...Int.max, meaning: "Most requests waiting for the model; more are refused with 429."),
         .integer("max_batch", \.maxBatch, in: 1...64, meaning: "Most queries whose vision forwards run as one stacked forward (each result the same bits as alone); 1 turns batching off."),
         .number("batch_window_ms", \.batchWindowMilliseconds, in: 0...1000, meaning: "Milliseconds the model waits for more queries once it has taken one, to fill a batch; 0: take only those already waiting, never wait."),
+        .number("refusal_delay_ms", \.refusalDelayMilliseconds, in: 0...10000, meaning: "Milliseconds a refusal for overload (429, or 503 for the body budget) is held before it is sent, so clients that ignore Retry-After and ask again at once ask at most once per delay per connection; the held request's body is never read. 0: answer at once."),
         .integer("retry_after_s", \.retryAfterSeconds, in: 0...3600, meaning: "Seconds a client refused with 429 is told to wait (Retry-After)."),
         .integer("max_images_per_set", \.maxImagesPerSet, in: 1...Int.max, meaning: "Most images in one prompt set."),
         .integer("max_image_pixels", \.maxImagePixels, in: 1...Int.max, meaning: "Most pixels (width × height) an image may declare."),

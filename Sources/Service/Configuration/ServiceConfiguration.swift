@@ -67,6 +67,10 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var batchWindowMilliseconds = 0.0
     /// Seconds a client refused with 429 is told to wait (`Retry-After`).
     public var retryAfterSeconds = 1
+    /// Milliseconds a refusal for overload (429, or 503 for the body budget) is held before it
+    /// is sent, so clients that ignore `Retry-After` cannot flood the service with refused
+    /// requests and take the processor from admitted ones; 0 answers at once.
+    public var refusalDelayMilliseconds = 500.0
     /// Most images in one prompt set (InCTRL is evaluated with 2, 4 and 8 shots).
     public var maxImagesPerSet = 16
     /// Most pixels (width × height) an image may declare; larger images are refused before
