@@ -111,15 +111,11 @@ extension InCTRLService {
         response.headers.set(name: "X-Request-ID", value: requestID)
         let duration = Duration.since(started)
         metrics.recordRequest(route: label.pattern, method: request.method.rawValue, status: response.status.code, duration: duration)
-        logger.info(
-            "request",
-            metadata: [
-                "request_id": "\(requestID)", "method": "\(request.method.rawValue)", "path": "\(request.path)",
-                "route": "\(label.pattern ?? ServiceMetrics.unmatchedRoute)", "status": "\(response.status.code)",
-                "ms": "\((duration.inSeconds * 10_000).rounded() / 10)", "bytes_in": "\(request.body.count)",
-                "bytes_out": "\(response.body.count)", "remote": "\(request.remoteAddress.map { "\($0)" } ?? "-")",
-                "key": "\(label.keyID ?? "-")",
-            ])
+        accessLog.record(AccessLog.Entry(
+            requestID: requestID, method: request.method.rawValue, path: request.path,
+            route: label.pattern ?? ServiceMetrics.unmatchedRoute, status: response.status.code,
+            milliseconds: (duration.inSeconds * 10_000).rounded() / 10, bytesIn: request.body.count,
+            bytesOut: response.body.count, remote: request.remoteAddress.map { "\($0)" } ?? "-", keyID: label.keyID ?? "-"))
         return response
     }
 

@@ -33,6 +33,8 @@ public final class InCTRLService: Sendable {
     /// The writer behind `logger`, whose dropped-line count `/metrics` reports; nil when the
     /// log lines go elsewhere (tests).
     let logWriter: LogWriter?
+    /// Where each request's access-log line goes (through `logWriter` when there is one).
+    let accessLog: AccessLog
 
     /// Decoding and pre-processing of query images, under the configured limits.
     let pipeline: ImagePipeline
@@ -72,6 +74,7 @@ public final class InCTRLService: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.logWriter = logWriter
+        accessLog = AccessLog(logger: logger, writer: logWriter, format: configuration.logFormat)
         storeAvailability = StoreAvailability(store: store)
         var auditLogger = logger
         auditLogger[metadataKey: "log"] = "audit"

@@ -41,8 +41,7 @@ public struct ServiceLogHandler: LogHandler {
         level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
         source: String, file: String, function: String, line: UInt
     ) {
-        // Runs for every request's access-log line: no merge when one side is empty, one
-        // string grown in place, and byte-level checks rather than Character iteration.
+        // No merge when one side is empty; the line is one string grown in place.
         let merged: Logger.Metadata
         if metadata.isEmpty {
             merged = explicit ?? [:]
@@ -51,21 +50,31 @@ public struct ServiceLogHandler: LogHandler {
         } else {
             merged = metadata
         }
-        let keys = merged.keys.sorted()
+        let fields = merged.keys.sorted().map { (key: $0, value: merged[$0]!) }
+        output(Self.line(format: format, label: label, level: level, message: message.description, fields: fields))
+    }
+
+    /// One log line in `format`, with `fields` in the order given (callers sort them by key).
+    /// The one formatter of both the handler's lines and the service's access-log lines
+    /// (`AccessLog`), which skip the metadata dictionary but must look the same.
+    static func line(
+        format: ServiceConfiguration.LogFormat, label: String, level: Logger.Level, message: String,
+        fields: [(key: String, value: Logger.Metadata.Value)]
+    ) -> String {
         var text = ""
-        text.reserveCapacity(64 + 40 * keys.count)
+        text.reserveCapacity(64 + 40 * fields.count)
         switch format {
         case .text:
             Self.appendTimestamp(to: &text)
             text += " "
             text += level.rawValue
             text += " "
-            text += message.description
-            for key in keys {
+            text += message
+            for (key, value) in fields {
                 text += " "
                 text += key
                 text += "="
-                Self.appendTextValue(merged[key]!, to: &text)
+                Self.appendTextValue(value, to: &text)
             }
         case .json:
             text += "{\"ts\":\""
@@ -75,16 +84,16 @@ public struct ServiceLogHandler: LogHandler {
             text += ",\"logger\":"
             text += JSONText.quoted(label)
             text += ",\"message\":"
-            text += JSONText.quoted(message.description)
-            for key in keys where key != "ts" && key != "level" && key != "logger" && key != "message" {
+            text += JSONText.quoted(message)
+            for (key, value) in fields where key != "ts" && key != "level" && key != "logger" && key != "message" {
                 text += ","
                 text += JSONText.quoted(key)
                 text += ":"
-                text += Self.jsonValue(merged[key]!)
+                text += Self.jsonValue(value)
             }
             text += "}"
         }
-        output(text)
+        return text
     }
 
     /// Appends `2026-01-31T12:00:00.123Z` (UTC), formatted by hand: Foundation's formatters
@@ -120,7 +129,8 @@ public struct ServiceLogHandler: LogHandler {
 
     /// Appends `value`, quoted as JSON when it holds a space, a quote or an equals sign.
     private static func appendTextValue(_ value: Logger.Metadata.Value, to text: inout String) {
-        let plain = "\(value)"
+        let plain: String
+        if case let .string(string) = value { plain = string } else { plain = "\(value)" }
         if plain.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }) {
             text += JSONText.quoted(plain)
         } else {
