@@ -41,7 +41,8 @@ public enum InCTRLError: Error, CustomStringConvertible {
     }
 }
 
-/// InCTRL loaded from a bundle: both CLIP towers, the tokenizer and the residual heads.
+/// InCTRL loaded from a bundle: both CLIP towers, the tokenizer and the residual heads (the
+/// text tower and tokenizer finish loading in the background; see ``DeferredTextEncoder``).
 ///
 /// Every method is synchronous compute; ``ModelActor`` is what serialises calls and
 /// measures queueing. The towers are safe to share (each serialises its own workspace).
@@ -59,9 +60,12 @@ public final class InCTRLModel: Sendable {
     /// The precision the towers' matmuls run in.
     public let precision: WeightPrecision
 
-    let clip: CLIPModel
+    /// The image encoder.
+    let vision: VisionTower
+    /// The prompt encoder and its tokenizer, loading in the background (see
+    /// ``DeferredTextEncoder``).
+    let text: DeferredTextEncoder
     let weights: InCTRLWeights
-    let tokenizer: CLIPTokenizer
     let scorer: InCTRLScorer
 
     /// Whether this machine can run the towers in `precision`: fp32 always, bf16 where the
@@ -93,7 +97,7 @@ public final class InCTRLModel: Sendable {
             throw .bundle(error)
         }
         do {
-            clip = try CLIPModel(bundle: bundle, engine: engine, precision: precision)
+            vision = try CLIPModel.vision(of: bundle, engine: engine, precision: precision)
         } catch {
             throw .clip(error)
         }
@@ -101,11 +105,6 @@ public final class InCTRLModel: Sendable {
             weights = try InCTRLWeights(from: bundle.tensors, config: bundle.config)
         } catch {
             throw .bundle(.tensors(error))
-        }
-        do {
-            tokenizer = try CLIPTokenizer(vocabularyURL: bundle.vocabularyURL)
-        } catch {
-            throw .tokenizer(error)
         }
         config = bundle.config
         scorer = InCTRLScorer(weights: weights, engine: engine)
@@ -123,13 +122,27 @@ public final class InCTRLModel: Sendable {
         } catch {
             throw .bundle(.tensors(.unreadable(path: error.path, reason: error.reason)))
         }
+        // Started last, so it does not compete with the loads a start waits for.
+        text = DeferredTextEncoder { () throws(InCTRLError) in
+            let tower: TextTower
+            do throws(CLIPError) {
+                tower = try CLIPModel.text(of: bundle, engine: engine, precision: precision)
+            } catch {
+                throw .clip(error)
+            }
+            do throws(CLIPTokenizerError) {
+                return DeferredTextEncoder.Loaded(tower: tower, tokenizer: try CLIPTokenizer(vocabularyURL: bundle.vocabularyURL))
+            } catch {
+                throw .tokenizer(error)
+            }
+        }
     }
 
     /// The pooled embedding and tap-layer outputs of one normalised `[3, 240, 240]` image.
     public func imageFeatures(_ image: Tensor) throws(InCTRLError) -> ImageFeatures {
         let features: VisionFeatures
         do {
-            features = try clip.vision.encode(image, tapLayers: config.tapLayers)
+            features = try vision.encode(image, tapLayers: config.tapLayers)
         } catch {
             throw .clip(error)
         }
@@ -141,7 +154,7 @@ public final class InCTRLModel: Sendable {
     public func imageFeatures(_ images: [Tensor]) throws(InCTRLError) -> [ImageFeatures] {
         let features: [VisionFeatures]
         do {
-            features = try clip.vision.encode(images, tapLayers: config.tapLayers)
+            features = try vision.encode(images, tapLayers: config.tapLayers)
         } catch {
             throw .clip(error)
         }
@@ -152,10 +165,11 @@ public final class InCTRLModel: Sendable {
     public func textPrior(className: String) throws(InCTRLError) -> TextPrior {
         let normal = TextPrompts.normal(for: className)
         let anomalous = TextPrompts.anomalous(for: className)
-        let rows = (normal + anomalous).map { tokenizer.tokenize($0, contextLength: config.text.contextLength) }
+        let encoder = try text.loaded()
+        let rows = (normal + anomalous).map { encoder.tokenizer.tokenize($0, contextLength: config.text.contextLength) }
         let embeddings: Tensor
         do {
-            embeddings = try clip.text.encode(rows)
+            embeddings = try encoder.tower.encode(rows)
         } catch {
             throw .clip(error)
         }

@@ -259,7 +259,7 @@ private final class QueryJob: Sendable {
         }
         guard !live.isEmpty else { return }
         let started = DispatchTime.now()
-        let shape = model.clip.vision.imageShape
+        let shape = model.vision.imageShape
         let stacked = live.filter { $0.image.shape == shape }
         var features: Result<[ImageFeatures], InCTRLError> = .success([])
         if !stacked.isEmpty {
