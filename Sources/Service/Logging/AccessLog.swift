@@ -40,8 +40,10 @@ struct AccessLog: Sendable {
             logger.info("request", metadata: Logger.Metadata(uniqueKeysWithValues: Self.fields(of: entry)))
             return
         }
-        writer.append(ServiceLogHandler.line(
-            format: format, label: logger.label, level: .info, message: "request", fields: Self.fields(of: entry)))
+        var line: [UInt8] = []
+        ServiceLogHandler.write(
+            format: format, label: logger.label, level: .info, message: "request", fields: Self.fields(of: entry), into: &line)
+        writer.append(line: line)
     }
 
     /// The entry's fields, sorted by key as the handler sorts metadata.

@@ -76,11 +76,16 @@ public final class LogWriter: Sendable {
     /// Queues `line` and a newline for writing, without waiting for any I/O; the line is
     /// dropped and counted when the buffer cannot hold it.
     public func append(_ line: String) {
-        let size = line.utf8.count + 1
+        append(line: line.utf8)
+    }
+
+    /// Queues the UTF-8 bytes of a line (without its newline), as ``append(_:)`` does.
+    public func append(line: some Collection<UInt8>) {
+        let size = line.count + 1
         let wake = shared.state.withLock { state -> Bool? in
             guard state.heldBytes + size <= capacity else { return nil }
             let before = state.buffer.count
-            state.buffer.append(contentsOf: line.utf8)
+            state.buffer.append(contentsOf: line)
             state.buffer.append(UInt8(ascii: "\n"))
             state.heldBytes += size
             return before < batchBytes && state.buffer.count >= batchBytes

@@ -55,86 +55,95 @@ public struct ServiceLogHandler: LogHandler {
     }
 
     /// One log line in `format`, with `fields` in the order given (callers sort them by key).
-    /// The one formatter of both the handler's lines and the service's access-log lines
-    /// (`AccessLog`), which skip the metadata dictionary but must look the same.
     static func line(
         format: ServiceConfiguration.LogFormat, label: String, level: Logger.Level, message: String,
         fields: [(key: String, value: Logger.Metadata.Value)]
     ) -> String {
-        var text = ""
-        text.reserveCapacity(64 + 40 * fields.count)
+        var bytes: [UInt8] = []
+        write(format: format, label: label, level: level, message: message, fields: fields, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends one log line (without its newline) to `bytes`: the one formatter of both the
+    /// handler's lines and the service's access-log lines (`AccessLog`), which skip the
+    /// metadata dictionary but must look the same. Bytes rather than a `String`, because
+    /// appending to a byte array skips the string's bookkeeping, and this runs for every
+    /// request.
+    static func write(
+        format: ServiceConfiguration.LogFormat, label: String, level: Logger.Level, message: String,
+        fields: [(key: String, value: Logger.Metadata.Value)], into bytes: inout [UInt8]
+    ) {
+        bytes.reserveCapacity(bytes.count + 64 + 40 * fields.count)
+        func put(_ text: String) { bytes.append(contentsOf: text.utf8) }
         switch format {
         case .text:
-            Self.appendTimestamp(to: &text)
-            text += " "
-            text += level.rawValue
-            text += " "
-            text += message
+            appendTimestamp(to: &bytes)
+            bytes.append(0x20)
+            put(level.rawValue)
+            bytes.append(0x20)
+            put(message)
             for (key, value) in fields {
-                text += " "
-                text += key
-                text += "="
-                Self.appendTextValue(value, to: &text)
+                bytes.append(0x20)
+                put(key)
+                bytes.append(UInt8(ascii: "="))
+                appendTextValue(value, to: &bytes)
             }
         case .json:
-            text += "{\"ts\":\""
-            Self.appendTimestamp(to: &text)
-            text += "\",\"level\":"
-            text += JSONText.quoted(level.rawValue)
-            text += ",\"logger\":"
-            text += JSONText.quoted(label)
-            text += ",\"message\":"
-            text += JSONText.quoted(message)
+            put("{\"ts\":\"")
+            appendTimestamp(to: &bytes)
+            put("\",\"level\":")
+            put(JSONText.quoted(level.rawValue))
+            put(",\"logger\":")
+            put(JSONText.quoted(label))
+            put(",\"message\":")
+            put(JSONText.quoted(message))
             for (key, value) in fields where key != "ts" && key != "level" && key != "logger" && key != "message" {
-                text += ","
-                text += JSONText.quoted(key)
-                text += ":"
-                text += Self.jsonValue(value)
+                bytes.append(UInt8(ascii: ","))
+                put(JSONText.quoted(key))
+                bytes.append(UInt8(ascii: ":"))
+                put(jsonValue(value))
             }
-            text += "}"
+            bytes.append(UInt8(ascii: "}"))
         }
-        return text
     }
 
     /// Appends `2026-01-31T12:00:00.123Z` (UTC), formatted by hand: Foundation's formatters
     /// cost several microseconds each, and this runs for every request.
-    private static func appendTimestamp(to text: inout String) {
+    private static func appendTimestamp(to bytes: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        text += String(unsafeUninitializedCapacity: 24) { buffer in
-            var index = 0
-            // Each field right-aligned in its width with leading zeros, then its separator.
-            func put(_ value: Int, _ width: Int, _ separator: Unicode.Scalar) {
-                var remaining = value
-                for position in stride(from: width - 1, through: 0, by: -1) {
-                    buffer[index + position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                    remaining /= 10
-                }
-                buffer[index + width] = UInt8(ascii: separator)
-                index += width + 1
+        // Each field right-aligned in its width with leading zeros, then its separator.
+        func put(_ value: Int, _ width: Int, _ separator: Unicode.Scalar) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var remaining = value
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(remaining / divisor % 10))
+                remaining %= divisor
+                divisor /= 10
             }
-            put(Int(parts.tm_year) + 1900, 4, "-")
-            put(Int(parts.tm_mon) + 1, 2, "-")
-            put(Int(parts.tm_mday), 2, "T")
-            put(Int(parts.tm_hour), 2, ":")
-            put(Int(parts.tm_min), 2, ":")
-            put(Int(parts.tm_sec), 2, ".")
-            put(now.tv_nsec / 1_000_000, 3, "Z")
-            return index
+            bytes.append(UInt8(ascii: separator))
         }
+        put(Int(parts.tm_year) + 1900, 4, "-")
+        put(Int(parts.tm_mon) + 1, 2, "-")
+        put(Int(parts.tm_mday), 2, "T")
+        put(Int(parts.tm_hour), 2, ":")
+        put(Int(parts.tm_min), 2, ":")
+        put(Int(parts.tm_sec), 2, ".")
+        put(now.tv_nsec / 1_000_000, 3, "Z")
     }
 
     /// Appends `value`, quoted as JSON when it holds a space, a quote or an equals sign.
-    private static func appendTextValue(_ value: Logger.Metadata.Value, to text: inout String) {
+    private static func appendTextValue(_ value: Logger.Metadata.Value, to bytes: inout [UInt8]) {
         let plain: String
         if case let .string(string) = value { plain = string } else { plain = "\(value)" }
         if plain.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }) {
-            text += JSONText.quoted(plain)
+            bytes.append(contentsOf: JSONText.quoted(plain).utf8)
         } else {
-            text += plain
+            bytes.append(contentsOf: plain.utf8)
         }
     }
 
