@@ -28,21 +28,35 @@ struct WeightLoader {
     func linear(
         weight: String, bias: String?, inFeatures: Int, outFeatures: Int, typicalRows: Int
     ) throws(CLIPError) -> LinearWeights {
-        let weightScalars = try floats(weight, [outFeatures, inFeatures])
         let biasScalars = try bias.map { (key) throws(CLIPError) in try floats(key, [outFeatures]) }
-        return try kernel { () throws(TensorError) in
+        return try packed(weight, [outFeatures, inFeatures]) { (scalars) throws(TensorError) in
             try engine.packLinear(
-                weight: weightScalars, orientation: .outputMajor, inFeatures: inFeatures, outFeatures: outFeatures,
+                weightAt: scalars, orientation: .outputMajor, inFeatures: inFeatures, outFeatures: outFeatures,
                 bias: biasScalars, typicalRows: typicalRows, precision: precision)
         }
     }
 
+    /// Packs the tensor `key` of exactly `shape` with `pack`, reading it in place from the
+    /// file.
+    private func packed(
+        _ key: String, _ shape: [Int], _ pack: (UnsafeRawPointer) throws(TensorError) -> LinearWeights
+    ) throws(CLIPError) -> LinearWeights {
+        let outcome: Result<LinearWeights, TensorError>
+        do {
+            outcome = try file.withFloat32Storage(key, shape: shape) { (scalars) in
+                Result { () throws(TensorError) in try pack(scalars) }
+            }
+        } catch {
+            throw .weights(error)
+        }
+        return try kernel { () throws(TensorError) in try outcome.get() }
+    }
+
     /// A projection stored `[in, out]` with no bias (CLIP's `proj`, `text_projection`).
     func projection(_ key: String, inFeatures: Int, outFeatures: Int, typicalRows: Int) throws(CLIPError) -> LinearWeights {
-        let weightScalars = try floats(key, [inFeatures, outFeatures])
-        return try kernel { () throws(TensorError) in
+        try packed(key, [inFeatures, outFeatures]) { (scalars) throws(TensorError) in
             try engine.packLinear(
-                weight: weightScalars, orientation: .inputMajor, inFeatures: inFeatures, outFeatures: outFeatures,
+                weightAt: scalars, orientation: .inputMajor, inFeatures: inFeatures, outFeatures: outFeatures,
                 typicalRows: typicalRows, precision: precision)
         }
     }

@@ -80,10 +80,36 @@ extension ComputeEngine {
         typicalRows: Int,
         precision: WeightPrecision = .fp32
     ) throws(TensorError) -> LinearWeights {
-        guard inFeatures > 0, outFeatures > 0, typicalRows > 0, weight.count == inFeatures * outFeatures else {
+        guard weight.count == inFeatures * outFeatures, !weight.isEmpty else {
             throw TensorError.shapeMismatch(
                 operation: "packLinear",
                 detail: "\(weight.count) weight scalars for \(outFeatures) outputs × \(inFeatures) inputs")
+        }
+        let packed = weight.withUnsafeBytes { (scalars) in
+            Result { () throws(TensorError) in
+                try packLinear(
+                    weightAt: scalars.baseAddress!, orientation: orientation, inFeatures: inFeatures, outFeatures: outFeatures,
+                    bias: bias, typicalRows: typicalRows, precision: precision)
+            }
+        }
+        return try packed.get()
+    }
+
+    /// Packs the `inFeatures × outFeatures` fp32 scalars at `weights` (any alignment; only
+    /// read) for `linear`, as ``packLinear(weight:orientation:inFeatures:outFeatures:bias:typicalRows:precision:)``
+    /// does: for weights read in place from a mapped file, without a copy first.
+    public func packLinear(
+        weightAt weights: UnsafeRawPointer,
+        orientation: WeightOrientation,
+        inFeatures: Int,
+        outFeatures: Int,
+        bias: [Float]? = nil,
+        typicalRows: Int,
+        precision: WeightPrecision = .fp32
+    ) throws(TensorError) -> LinearWeights {
+        guard inFeatures > 0, outFeatures > 0, typicalRows > 0 else {
+            throw TensorError.shapeMismatch(
+                operation: "packLinear", detail: "\(outFeatures) outputs × \(inFeatures) inputs for \(typicalRows) rows")
         }
         if let bias, bias.count != outFeatures {
             throw TensorError.shapeMismatch(operation: "packLinear", detail: "\(bias.count) bias scalars for \(outFeatures) outputs")
@@ -99,14 +125,10 @@ extension ComputeEngine {
         case .outputMajor: StridedLayout(shape: [inFeatures, outFeatures], strides: [1, inFeatures])
         case .inputMajor: StridedLayout(shape: [inFeatures, outFeatures], strides: [outFeatures, 1])
         }
-        // Reordered straight from the caller's array: oneDNN only reads its source, and any
+        // Reordered straight from the caller's memory: oneDNN only reads its source, and any
         // alignment will do. An aligned copy first would touch every weight byte twice more
         // (zero-fill and copy into fresh pages), a fifth of the model's load time.
-        try weight.withUnsafeBufferPointer { (scalars) throws(TensorError) in
-            try reorder(
-                from: UnsafeMutableRawPointer(mutating: scalars.baseAddress!), layout: sourceLayout,
-                to: packed.rawBase, descriptor: packedDescriptor)
-        }
+        try reorder(from: UnsafeMutableRawPointer(mutating: weights), layout: sourceLayout, to: packed.rawBase, descriptor: packedDescriptor)
         return LinearWeights(
             inFeatures: inFeatures, outFeatures: outFeatures, format: format, packedDescriptor: packedDescriptor,
             packed: packed, bias: bias.map(AlignedFloats.init))

@@ -93,6 +93,24 @@ public final class SafeTensorsFile: Sendable {
         return result
     }
 
+    /// Calls `body` with the stored fp32 scalars of `name` in place in the mapping (read-only,
+    /// byte-aligned only, valid for the call), after the same checks as ``floats(_:shape:)``,
+    /// then releases their pages; for a tensor stored in F16 or BF16, with a converted copy.
+    /// What packs weights uses, so the load makes no copy of an fp32 tensor first.
+    public func withFloat32Storage<Result>(
+        _ name: String, shape: [Int]? = nil, _ body: (UnsafeRawPointer) -> Result
+    ) throws(SafeTensorsError) -> Result {
+        let entry = try checkedEntry(name, shape: shape)
+        guard entry.dtype == .f32, entry.elementCount > 0, let base = file.bytes.baseAddress else {
+            var scalars = try floats(name, shape: shape)
+            if scalars.isEmpty { scalars = [0] }  // an address for a view of nothing
+            return scalars.withUnsafeBytes { body($0.baseAddress!) }
+        }
+        let range = (dataOffset + entry.byteRange.lowerBound)..<(dataOffset + entry.byteRange.upperBound)
+        defer { file.releasePages(range) }
+        return body(UnsafeRawPointer(base + range.lowerBound))
+    }
+
     /// The raw stored bytes of `name` (any dtype), after the same presence and shape checks
     /// as ``floats(_:shape:)``.
     public func bytes(_ name: String, shape: [Int]? = nil) throws(SafeTensorsError) -> [UInt8] {

@@ -32,6 +32,44 @@ import Testing
         }
     }
 
+    /// Weights packed in place from the mapping (fp32, at an odd offset in the file) equal
+    /// weights packed from a copy, and a tensor stored in bf16 goes through a converted copy.
+    @Test(arguments: [WeightPrecision.fp32, .bf16])
+    func packingInPlaceEqualsPackingACopy(precision: WeightPrecision) throws {
+        guard precision == .fp32 || ComputeEngine.multipliesBF16Natively else { return }
+        var generator = SeededGenerator(seed: 7)
+        let weight = (0..<(48 * 80)).map { _ in Float.random(in: -1...1, using: &generator) }
+        var writer = SafeTensorsWriter()
+        writer.add("odd", shape: [1], dtype: .bf16, bytes: [0, 0x3F])  // shifts what follows by 2 bytes
+        writer.add("w", shape: [80, 48], floats: weight)
+        writer.add("w16", shape: [80, 48], dtype: .bf16, bytes: weight.flatMap { value -> [UInt8] in
+            let bits = UInt16(value.bitPattern >> 16)
+            return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
+        })
+        let url = directory.appendingPathComponent("weights.safetensors")
+        try writer.write(to: url)
+        let file = try SafeTensorsFile(contentsOf: url)
+        let engine = try ComputeEngine()
+        func pack(_ scalars: UnsafeRawPointer) -> Result<LinearWeights, TensorError> {
+            Result { () throws(TensorError) in
+                try engine.packLinear(
+                    weightAt: scalars, orientation: .outputMajor, inFeatures: 48, outFeatures: 80, typicalRows: 16,
+                    precision: precision)
+            }
+        }
+        func bytes(_ packed: LinearWeights) -> [UInt8] {
+            Array(UnsafeRawBufferPointer(start: packed.packed.rawBase, count: packed.packed.count * 4))
+        }
+        for name in ["w", "w16"] {
+            let inPlace = try file.withFloat32Storage(name, shape: [80, 48], pack).get()
+            let copied = try engine.packLinear(
+                weight: try file.floats(name, shape: [80, 48]), orientation: .outputMajor, inFeatures: 48, outFeatures: 80,
+                typicalRows: 16, precision: precision)
+            #expect(bytes(inPlace) == bytes(copied), "\(name)")
+        }
+        #expect(throws: SafeTensorsError.self) { try file.withFloat32Storage("w", shape: [48, 80], pack) }
+    }
+
     @Test func roundTripKeepsValuesShapesOrderAndMetadata() throws {
         var writer = SafeTensorsWriter()
         writer.metadata = ["format": "pt", "quote\"d": "line\nbreak"]
