@@ -1,8 +1,8 @@
 import Glibc
 
 /// Accepts connections on the listening sockets and deals them out to the server's loops in
-/// turn. Lives on the first loop's thread, whose epoll watches the listening sockets
-/// (level-triggered: a backlog left for later is reported again).
+/// turn. Lives on the first loop, which watches the listening sockets level-triggered (a
+/// backlog left for later is reported again; a dispatch read source is so by nature).
 ///
 /// At the server's connection limit it still accepts, but answers `503` with `Retry-After`
 /// and closes at once, without making a connection object: a client learns the server is
@@ -82,9 +82,14 @@ final class Acceptor: @unchecked Sendable {
     func closeNow() {
         guard !isClosed else { return }
         isClosed = true
-        unwatchListeners()
         for listener in listeners {
-            _ = Glibc.close(listener.socket.descriptor)
+            // The loop closes a watched socket once it no longer watches it.
+            if let registration = listener.registration {
+                homeLoop.unregister(registration, descriptor: listener.socket.descriptor, closing: true)
+                listener.registration = nil
+            } else {
+                _ = Glibc.close(listener.socket.descriptor)
+            }
         }
     }
 

@@ -3,12 +3,14 @@ import Glibc
 /// One client connection: reads bytes into the parser, runs the handler for each request in
 /// turn, writes responses in request order, and closes when the lifecycle says so.
 ///
-/// The socket is non-blocking and registered once with its loop's epoll, edge-triggered for
-/// input, output and the peer's shutdown, so an idle connection holds no thread and a busy
-/// one costs no epoll_ctl per request. Edge-triggered means the connection must remember what
-/// the kernel told it: whether input may be waiting (until a read comes back short or with
-/// EAGAIN) and whether output is blocked (until the next writable edge). All state lives on
-/// its loop's thread; the handler runs in a `Task` and hands its response back to that thread.
+/// The socket is non-blocking and registered once with its loop. On epoll the registration is
+/// edge-triggered for input, output and the peer's shutdown, so an idle connection holds no
+/// thread and a busy one costs no epoll_ctl per request. Edge-triggered means the connection
+/// must remember what the kernel told it: whether input may be waiting (until a read comes back
+/// short or with EAGAIN) and whether output is blocked (until the next writable edge). On
+/// Dispatch, whose sources report readiness for as long as it lasts, the connection also tells
+/// the loop after each turn which readiness it waits for (`interest`). All state lives on its
+/// loop; the handler runs in a `Task` and hands its response back to the loop.
 ///
 /// Bodies are admitted from the head: the head check and the router may refuse a request
 /// before its body is read, and the server's `BodyBudget` must have room for the body —
@@ -47,6 +49,10 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     /// Reads one turn may make before the connection lets the loop serve others; the rest
     /// of its input waits for the loop's next round.
     private static let readsPerTurn = 16
+
+    /// How often a connection that does not read looks for the client's shutdown, on a loop
+    /// that does not report it (see `lookForPeerLeavingLater`).
+    private static let peerCheckInterval = Duration.milliseconds(100)
 
     private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
@@ -89,6 +95,8 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     /// A TLS write could not go on until input arrives; the next readable edge lets
     /// writing resume.
     private var outputAwaitsReadable = false
+    /// A look for the client's shutdown is scheduled (see `lookForPeerLeavingLater`).
+    private var isPeerCheckScheduled = false
     private var isAdvancing = false
     private var isClosed = false
 
@@ -131,6 +139,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
             Glibc.close(socket)
             return false
         }
+        if loop.followsInterest, let registration { loop.setInterest(registration, interest) }
         loop.noteDeadline(deadline)
         return true
     }
@@ -161,7 +170,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
 
     /// The handler's task returned; called on whatever thread the task ran on.
     private func handlerReturned(_ response: HTTPResponse, generation: Int) {
-        if loop.isCurrentThread {
+        if loop.isOnLoop {
             handlerFinished(response, generation: generation)
         } else {
             loop.execute { self.handlerFinished(response, generation: generation) }
@@ -246,7 +255,47 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
             // Out of reads for this turn; no new edge will come for input already waiting.
             loop.execute { self.advance() }
         }
+        if loop.followsInterest, let registration {
+            loop.setInterest(registration, interest)
+            if !wantsInput { lookForPeerLeavingLater() }
+        }
         loop.noteDeadline(deadline)
+    }
+
+    /// The readiness the connection waits for now, for a loop whose registrations report
+    /// readiness for as long as it lasts (`EventLoop.followsInterest`): input while it reads
+    /// (or TLS's handshake or a TLS write needs it), output while a write is blocked (or a
+    /// TLS read needs it). Not waiting for input while the pipeline is full is what keeps
+    /// such a loop from reporting the same unread input over and over.
+    private var interest: IOEvents {
+        var events: IOEvents = []
+        // A read that waits for the socket to take output would only find the same input.
+        let readAwaitsWritable = inputAwaitsWritable || (lifecycle.isHandshaking && isOutputBlocked)
+        if (wantsInput || lifecycle.isHandshaking) && !readAwaitsWritable || outputAwaitsReadable { events.insert(.readable) }
+        if isOutputBlocked || inputAwaitsWritable { events.insert(.writable) }
+        return events
+    }
+
+    /// While the connection does not read, a loop that follows interest reports nothing for
+    /// its socket, not even the client's shutdown, which the epoll loop reports as an event
+    /// of its own; so the connection looks for it itself, every `peerCheckInterval` until it
+    /// reads again (the client may leave while its handler runs, which is then cancelled).
+    private func lookForPeerLeavingLater() {
+        guard !isPeerCheckScheduled else { return }
+        isPeerCheckScheduled = true
+        loop.schedule(at: .now + Self.peerCheckInterval) { [self] in
+            isPeerCheckScheduled = false
+            guard !isClosed, !wantsInput else { return }
+            // POLLRDHUP (the peer shut down its side) has epoll's value for the same.
+            let events = Int16(POLLIN) | Int16(IOEvents.peerClosed.rawValue)
+            var entry = pollfd(fd: socket, events: events, revents: 0)
+            let hungUp = Int16(POLLHUP) | Int16(POLLERR) | Int16(IOEvents.peerClosed.rawValue)
+            if poll(&entry, 1, 0) > 0, entry.revents & hungUp != 0 {
+                handleIO(.peerClosed)
+            } else {
+                lookForPeerLeavingLater()
+            }
+        }
     }
 
     /// Whether the connection reads now: to parse, while the pipeline has room or the
@@ -627,13 +676,17 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
         inFlight = nil
         dropPendingWork()
         releaseParserBuffers()
-        if let registration { loop.unregister(registration, descriptor: socket) }
         if case .tls(let session) = transport {
             session.sendCloseNotify()
             // Releases the session, which frees its SSL.
             transport = .plain
         }
-        Glibc.close(socket)
+        // The loop closes the socket once it no longer watches it.
+        if let registration {
+            loop.unregister(registration, descriptor: socket, closing: true)
+        } else {
+            Glibc.close(socket)
+        }
         loop.connectionClosed(self)
     }
 }

@@ -2,8 +2,9 @@ import Dispatch
 import Glibc
 import Synchronization
 
-/// A hand-written HTTP/1.1 server (RFC 9112) on non-blocking POSIX sockets, with one epoll
-/// event loop per thread.
+/// A hand-written HTTP/1.1 server (RFC 9112) on non-blocking POSIX sockets, with a few event
+/// loops, each on a thread of its own waiting on epoll or on a serial dispatch queue
+/// (`Configuration.ioBackend`).
 ///
 /// ```swift
 /// var router = HTTPRouter()
@@ -128,7 +129,7 @@ public final class HTTPServer: Sendable {
         let loops: [EventLoop]
         let acceptor: Acceptor
         do throws(SystemCallError) {
-            loops = try (0..<configuration.eventLoopCount).map { (_: Int) throws(SystemCallError) in try EventLoop() }
+            loops = try (0..<configuration.eventLoopCount).map { (_: Int) throws(SystemCallError) in try EventLoop(backend: configuration.ioBackend) }
             for loop in loops { loop.attach(to: self) }
             acceptor = try Acceptor(server: self, sockets: listeners, loops: loops, settings: settings)
         } catch {

@@ -22,6 +22,7 @@ private final class SocketPair: Sendable {
     let watched: Int32
     let peer: Int32
     private let isPeerClosed = Atomic<Bool>(false)
+    private let isWatchedClosed = Atomic<Bool>(false)
 
     init() throws {
         var descriptors: [Int32] = [-1, -1]
@@ -32,7 +33,7 @@ private final class SocketPair: Sendable {
     }
 
     deinit {
-        Glibc.close(watched)
+        if !isWatchedClosed.load(ordering: .relaxed) { Glibc.close(watched) }
         if !isPeerClosed.load(ordering: .relaxed) { Glibc.close(peer) }
     }
 
@@ -41,31 +42,44 @@ private final class SocketPair: Sendable {
         _ = bytes.withUnsafeBytes { Glibc.send(peer, $0.baseAddress, $0.count, 0) }
     }
 
+    /// Someone else (the loop) closes `watched`.
+    func handOverWatched() {
+        isWatchedClosed.store(true, ordering: .relaxed)
+    }
+
+    /// Whether the peer sees the end of the stream (`watched` was closed).
+    var peerSeesEndOfStream: Bool {
+        var byte: UInt8 = 0
+        return recv(peer, &byte, 1, 0) == 0
+    }
+
     func closePeer() {
         isPeerClosed.store(true, ordering: .relaxed)
         Glibc.close(peer)
     }
 }
 
-/// The epoll loop apart from HTTP: its thread, cross-thread work, registrations and timers.
+/// The event loop apart from HTTP, on both backends: cross-thread work, registrations and
+/// timers.
 @Suite struct EventLoopTests {
-    @Test func workFromAnotherThreadRunsOnTheLoopsThreadAndWakesIt() async throws {
-        let loop = try EventLoop()
+    @Test(arguments: IOBackend.allCases)
+    func workFromAnotherThreadRunsOnTheLoopAndWakesIt(backend: IOBackend) async throws {
+        let loop = try EventLoop(backend: backend)
         try loop.start()
         defer { loop.stop() }
-        #expect(!loop.isCurrentThread)
+        #expect(!loop.isOnLoop)
         let ranOnLoop = Mutex<[Bool]>([])
         // The loop is waiting without a timeout: only the inbox's eventfd can wake it.
         try await Task.sleep(for: .milliseconds(50))
         for _ in 0..<3 {
-            loop.execute { ranOnLoop.withLock { $0.append(loop.isCurrentThread) } }
+            loop.execute { ranOnLoop.withLock { $0.append(loop.isOnLoop) } }
         }
         #expect(await eventually { ranOnLoop.withLock { $0.count } == 3 })
         #expect(ranOnLoop.withLock { $0 } == [true, true, true])
     }
 
     @Test func anEdgeTriggeredRegistrationReportsNewInputAndThePeersShutdown() async throws {
-        let loop = try EventLoop()
+        let loop = try EventLoop(backend: .epoll)
         try loop.start()
         defer { loop.stop() }
         let pair = try SocketPair()
@@ -90,8 +104,9 @@ private final class SocketPair: Sendable {
         #expect(recorder.reports.last?.contains(.peerClosed) == true)
     }
 
-    @Test func anUnregisteredDescriptorIsNoLongerReported() async throws {
-        let loop = try EventLoop()
+    @Test(arguments: IOBackend.allCases)
+    func anUnregisteredDescriptorIsNoLongerReported(backend: IOBackend) async throws {
+        let loop = try EventLoop(backend: backend)
         try loop.start()
         defer { loop.stop() }
         let pair = try SocketPair()
@@ -108,8 +123,44 @@ private final class SocketPair: Sendable {
         #expect(recorder.reports.isEmpty)
     }
 
-    @Test func scheduledWorkWaitsForItsDeadline() async throws {
-        let loop = try EventLoop()
+    @Test func aDispatchRegistrationReportsWhatItsInterestAsksForAsLongAsItLasts() async throws {
+        let loop = try EventLoop(backend: .dispatch)
+        try loop.start()
+        defer { loop.stop() }
+        #expect(loop.followsInterest)
+        let pair = try SocketPair()
+        let recorder = EventRecorder()
+        let token = Mutex<UInt64?>(nil)
+        loop.execute {
+            token.withLock { $0 = try? loop.register(pair.watched, events: .readable, handler: recorder) }
+        }
+        #expect(await eventually { token.withLock { $0 } != nil })
+        #expect(recorder.reports.isEmpty, "nothing to read yet, and output was not asked for")
+
+        pair.sendFromPeer("one")
+        // Nobody reads "one": the read source reports it again and again.
+        #expect(await eventually { recorder.reports.count >= 2 })
+        #expect(recorder.reports.allSatisfy { $0 == .readable })
+
+        // Asking for output instead: input is no longer reported, output is.
+        loop.execute { loop.setInterest(token.withLock { $0 }!, .writable) }
+        #expect(await eventually { recorder.reports.last == .writable })
+        loop.execute { loop.setInterest(token.withLock { $0 }!, []) }
+        try await Task.sleep(for: .milliseconds(50))
+        let quietCount = recorder.reports.count
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(recorder.reports.count == quietCount, "nothing is asked for")
+
+        // Unregistered while suspended (dispatch runs no cancel handler then) and closing: the
+        // descriptor is closed once dispatch lets go of it.
+        pair.handOverWatched()
+        loop.execute { loop.unregister(token.withLock { $0 }!, descriptor: pair.watched, closing: true) }
+        #expect(await eventually { pair.peerSeesEndOfStream })
+    }
+
+    @Test(arguments: IOBackend.allCases)
+    func scheduledWorkWaitsForItsDeadline(backend: IOBackend) async throws {
+        let loop = try EventLoop(backend: backend)
         try loop.start()
         defer { loop.stop() }
         let ranAt = Mutex<ContinuousClock.Instant?>(nil)
@@ -122,8 +173,9 @@ private final class SocketPair: Sendable {
         #expect(elapsed >= .milliseconds(150))
     }
 
-    @Test func aStoppedLoopRunsNoMoreWork() async throws {
-        let loop = try EventLoop()
+    @Test(arguments: IOBackend.allCases)
+    func aStoppedLoopRunsNoMoreWork(backend: IOBackend) async throws {
+        let loop = try EventLoop(backend: backend)
         try loop.start()
         let stopped = Mutex<Bool>(false)
         loop.execute { stopped.withLock { $0 = true } }

@@ -1,9 +1,25 @@
+import Glibc
 import Testing
 @testable import HTTP1
 
-/// A configuration for tests: loopback, ephemeral port, timeouts short enough to observe.
+/// The I/O backend the servers of these tests run on: `HTTP1_TEST_IO_BACKEND` (`epoll` or
+/// `dispatch`; scripts/test runs the suite once with each), or the configuration's default.
+let testIOBackend: IOBackend = {
+    guard let name = getenv("HTTP1_TEST_IO_BACKEND").map({ String(cString: $0) }), !name.isEmpty else {
+        return HTTPServer.Configuration().ioBackend
+    }
+    do {
+        return try IOBackend(name: name)
+    } catch {
+        fatalError("HTTP1_TEST_IO_BACKEND: \(error)")
+    }
+}()
+
+/// A configuration for tests: loopback, ephemeral port, timeouts short enough to observe,
+/// on `testIOBackend`.
 func testConfiguration(_ adjust: (inout HTTPServer.Configuration) -> Void = { _ in }) -> HTTPServer.Configuration {
     var configuration = HTTPServer.Configuration()
+    configuration.ioBackend = testIOBackend
     configuration.host = "127.0.0.1"
     configuration.port = 0
     configuration.headerTimeout = .seconds(5)
