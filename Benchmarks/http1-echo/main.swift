@@ -2,6 +2,7 @@
 // the body. Stops gracefully on SIGTERM or SIGINT and then exits with status 0.
 //
 //   http1-echo [--host 127.0.0.1] [--port 8080] [--event-loops N] [--handlers loop|global]
+//              [--io-backend epoll|dispatch]
 import Glibc
 import HTTP1
 
@@ -27,7 +28,13 @@ while let option = arguments.popFirst() {
     case "--handlers":
         guard value == "loop" || value == "global" else { fail("--handlers takes loop or global") }
         configuration.startsHandlersOnEventLoop = value == "loop"
-    default: fail("unknown option \(option); use --host, --port, --event-loops or --handlers")
+    case "--io-backend":
+        do {
+            configuration.ioBackend = try IOBackend(name: value)
+        } catch {
+            fail("--io-backend takes epoll or dispatch")
+        }
+    default: fail("unknown option \(option); use --host, --port, --event-loops, --handlers or --io-backend")
     }
 }
 
