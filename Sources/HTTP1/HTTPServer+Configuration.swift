@@ -69,7 +69,7 @@ extension HTTPServer {
         /// How the event loops wait for readiness and timers: `.epoll` (a thread per loop on
         /// its own epoll instance) or `.dispatch` (a serial dispatch queue per loop with
         /// dispatch sources). Both serve the same; README "Speed" has how they compare.
-        public var ioBackend = IOBackend.epoll
+        public var ioBackend = IOBackend.default
         /// Whether a handler starts at once on its connection's event loop (`Task.immediate`)
         /// and stays there until it first suspends. That spares quick handlers two thread
         /// hand-offs per request (a third of the per-request CPU on small responses); the

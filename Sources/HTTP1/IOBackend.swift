@@ -7,6 +7,10 @@ public enum IOBackend: String, Sendable, CaseIterable, CustomStringConvertible {
     /// source per descriptor and dispatch timers (`DispatchBackend`).
     case dispatch
 
+    /// The backend a server uses unless configured otherwise: epoll, the faster of the two
+    /// here (README "Speed" has the figures).
+    public static let `default` = IOBackend.epoll
+
     /// The names the configuration accepts, for error messages: `epoll, dispatch`.
     public static var names: String {
         allCases.map(\.rawValue).joined(separator: ", ")

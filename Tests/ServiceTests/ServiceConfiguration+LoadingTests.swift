@@ -1,4 +1,5 @@
 import Foundation
+import HTTP1
 import Logging
 import Testing
 @testable import Service
@@ -65,7 +66,7 @@ import Testing
         "store": "postgres://inctrl:secret@db:5432/inctrl?sslmode=require", "store_pool_size": "8",
         "precision": "bf16", "max_body_bytes": "1048576", "max_header_bytes": "16384",
         "max_connections": "64", "header_timeout_s": "2.5", "body_timeout_s": "120",
-        "idle_timeout_s": "5", "write_timeout_s": "7.25", "shutdown_grace_s": "0", "queue_size": "4",
+        "idle_timeout_s": "5", "write_timeout_s": "7.25", "shutdown_grace_s": "0", "io_backend": "dispatch", "queue_size": "4",
         "max_batch": "2", "batch_window_ms": "2.5", "refusal_delay_ms": "125",
         "retry_after_s": "3", "max_images_per_set": "8", "max_image_pixels": "1000000",
         "max_image_bytes": "524288", "max_prompt_sets": "10", "max_calibration_images": "5", "feature_cache_bytes": "1048576", "max_batch_images": "3",
@@ -93,6 +94,8 @@ import Testing
         #expect(configuration.headerTimeout == .milliseconds(2500))
         #expect(configuration.writeTimeout == .milliseconds(7250))
         #expect(configuration.shutdownGrace == .zero)
+        #expect(configuration.ioBackend == .dispatch)
+        #expect(configuration.httpServer.ioBackend == .dispatch)
         #expect(configuration.logFormat == .json)
         #expect(configuration.logLevel == .debug)
     }
@@ -143,6 +146,7 @@ import Testing
         ("INCTRL_HEADER_TIMEOUT_S", "10s", "header_timeout_s", "must be a number of seconds greater than 0 and at most 86400, not \"10s\""),
         ("INCTRL_SHUTDOWN_GRACE_S", "-0.5", "shutdown_grace_s", "must be a number of seconds at least 0 and at most 86400, not -0.5"),
         ("INCTRL_PRECISION", "FP32", "precision", "must be one of fp32, bf16, not \"FP32\""),
+        ("INCTRL_IO_BACKEND", "kqueue", "io_backend", "must be one of epoll, dispatch, not \"kqueue\""),
         ("INCTRL_LOG_FORMAT", "xml", "log_format", "must be one of text, json, not \"xml\""),
         ("INCTRL_LOG_LEVEL", "verbose", "log_level", "must be one of trace, debug, info, notice, warning, error, critical, not \"verbose\""),
         ("INCTRL_LOG_BUFFER_BYTES", "4096", "log_buffer_bytes", "must be an integer of at least 65536, not 4096"),

@@ -17,6 +17,7 @@ extension ServiceConfiguration {
         http.writeTimeout = writeTimeout
         http.shutdownGracePeriod = shutdownGrace
         http.overloadRefusalDelay = .milliseconds(refusalDelayMilliseconds)
+        http.ioBackend = ioBackend
         http.serverName = "inctrl-serve"
         if !tlsCertificateFile.isEmpty, !tlsKeyFile.isEmpty {
             http.tls = TLSConfiguration(

@@ -21,6 +21,7 @@ extension ServiceConfiguration {
         .seconds("idle_timeout_s", \.idleTimeout, meaning: "Seconds a kept-alive connection may sit idle between requests."),
         .seconds("write_timeout_s", \.writeTimeout, meaning: "Seconds a response may wait for a client that stopped reading."),
         .seconds("shutdown_grace_s", \.shutdownGrace, allowsZero: true, meaning: "Seconds requests in flight may take to finish on shutdown."),
+        .choice("io_backend", \.ioBackend, meaning: "How the HTTP event loops wait for I/O: epoll (a thread per loop on its own epoll instance) or dispatch (a serial Dispatch queue per loop, with a read and a write source per connection). Both serve the same; \"Speed\" below compares them."),
         .integer("queue_size", \.queueSize, in: 1...Int.max, meaning: "Most requests waiting for the model; more are refused with 429."),
         .integer("max_batch", \.maxBatch, in: 1...64, meaning: "Most queries whose vision forwards run as one stacked forward (each result the same bits as alone); 1 turns batching off."),
         .number("batch_window_ms", \.batchWindowMilliseconds, in: 0...1000, meaning: "Milliseconds the model waits for more queries once it has taken one, to fill a batch; 0: take only those already waiting, never wait."),

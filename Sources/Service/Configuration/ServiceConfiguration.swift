@@ -1,3 +1,4 @@
+import HTTP1
 import Logging
 import Tensor
 
@@ -56,6 +57,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// On shutdown, how long requests in flight may take to finish before their connections
     /// are closed; zero closes them at once.
     public var shutdownGrace = Duration.seconds(10)
+    /// How the HTTP server's event loops wait for I/O: `epoll` or `dispatch` (see
+    /// ``IOBackend``; the README's "Speed" compares them).
+    public var ioBackend = IOBackend.default
     /// Most requests waiting for the model at once. Beyond it requests are refused at once
     /// with 429 rather than queued into seconds of latency.
     public var queueSize = 32
