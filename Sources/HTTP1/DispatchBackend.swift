@@ -44,13 +44,18 @@ final class DispatchBackend: EventLoopBackend, @unchecked Sendable {
     private var sweepTimer: (any DispatchSourceTimer)?
     private var sweep: (() -> Void)?
 
+    /// This backend's mark on its queue, unique in the process.
+    private let identity: UInt
+
     /// Marks the loop's queue, so `isOnLoop` can tell it from any other.
     private static let queueKey = DispatchSpecificKey<UInt>()
+    private static let lastIdentity = Atomic<UInt>(0)
 
     /// A backend whose queue does not run anything until `start`.
     init() {
+        identity = Self.lastIdentity.add(1, ordering: .relaxed).newValue
         queue = DispatchQueue(label: "http1.event-loop", attributes: .initiallyInactive)
-        queue.setSpecific(key: Self.queueKey, value: UInt(bitPattern: ObjectIdentifier(self).hashValue))
+        queue.setSpecific(key: Self.queueKey, value: identity)
     }
 
     deinit {
@@ -67,7 +72,7 @@ final class DispatchBackend: EventLoopBackend, @unchecked Sendable {
     }
 
     var isOnLoop: Bool {
-        DispatchQueue.getSpecific(key: Self.queueKey) == UInt(bitPattern: ObjectIdentifier(self).hashValue)
+        DispatchQueue.getSpecific(key: Self.queueKey) == identity
     }
 
     func execute(_ work: @escaping @Sendable () -> Void) {

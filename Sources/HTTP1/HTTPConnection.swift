@@ -131,15 +131,14 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
             transport = .tls(session)
         }
         do {
-            registration = try loop.register(
-                socket, events: [.readable, .writable, .peerClosed, .edgeTriggered], handler: self
-            )
+            // A loop that follows interest is asked for what the connection waits for now.
+            let events: IOEvents = loop.followsInterest ? interest : [.readable, .writable, .peerClosed, .edgeTriggered]
+            registration = try loop.register(socket, events: events, handler: self)
         } catch {
             isClosed = true
             Glibc.close(socket)
             return false
         }
-        if loop.followsInterest, let registration { loop.setInterest(registration, interest) }
         loop.noteDeadline(deadline)
         return true
     }
