@@ -194,6 +194,13 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
             releaseHeldRefusal()
             advance()
         }
+        if !isClosed, let deadline = lifecycle.deadline, now >= deadline {
+            // Input that arrived before the deadline is taken in first, even if its readiness
+            // has not been handled yet: on Dispatch a timer and a read source's event run in no
+            // set order, and on epoll input may arrive between a wait and its timers.
+            mayHaveInput = true
+            advance()
+        }
         guard !isClosed, let expiry = lifecycle.expire(at: now) else { return }
         switch expiry {
         case .close:
