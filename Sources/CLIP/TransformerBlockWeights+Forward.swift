@@ -67,9 +67,16 @@ extension TransformerBlockWeights {
             workspace.attention.matrix(rows: rows, columns: width), attentionOutput, into: stream, epilogue: .residualAdd)
 
         try engine.layerNorm(stream, mlpNorm, into: normed)
-        let hidden = workspace.hidden.matrix(rows: rows, columns: mlpWidth)
-        try engine.linear(normed, mlpExpand, into: hidden, epilogue: .gelu)
-        try engine.linear(hidden, mlpContract, into: stream, epilogue: .residualAdd)
+        if mlpExpand.precision == .bf16, mlpContract.precision == .bf16 {
+            // fc2 reads fc1's output in bf16: fc1 writes it so (half of `hidden`), rounded as
+            // converting its fp32 output would round it, and fc2 skips the conversion.
+            try engine.linearToBF16(normed, mlpExpand, intoBF16: UnsafeMutableRawPointer(workspace.hidden.base), epilogue: .gelu)
+            try engine.linear(bf16Input: UnsafeMutableRawPointer(workspace.hidden.base), rows: rows, mlpContract, into: stream, epilogue: .residualAdd)
+        } else {
+            let hidden = workspace.hidden.matrix(rows: rows, columns: mlpWidth)
+            try engine.linear(normed, mlpExpand, into: hidden, epilogue: .gelu)
+            try engine.linear(hidden, mlpContract, into: stream, epilogue: .residualAdd)
+        }
     }
 
     /// Multi-head attention, `softmax(q·kᵀ/√d)·v` per head and sequence, on oneDNN. q, k and v are

@@ -59,6 +59,64 @@ extension ComputeEngine {
         }
     }
 
+    /// `linear` with a bf16 layer's result written as dense bf16 `[rows, out]` at `output`:
+    /// the fp32 sums, bias and epilogue as `linear` computes them, rounded once to bf16 (to
+    /// nearest even) as they are stored, so the bytes equal `linear`'s fp32 output converted
+    /// to bf16, without the fp32 round trip through memory. For a layer read only by another
+    /// bf16 layer (``linear(bf16Input:rows:_:into:epilogue:)``). `.residualAdd` is not
+    /// offered: the residual stream stays fp32.
+    public func linearToBF16(
+        _ input: TensorView, _ weights: LinearWeights, intoBF16 output: UnsafeMutableRawPointer, epilogue: LinearEpilogue = .none
+    ) throws(TensorError) {
+        guard weights.precision == .bf16, epilogue != .residualAdd, input.rank == 2, input.shape[1] == weights.inFeatures else {
+            throw TensorError.shapeMismatch(
+                operation: "linearToBF16",
+                detail: "input \(input.shape) for \(weights.precision) weights \(weights.inFeatures)→\(weights.outFeatures), \(epilogue)")
+        }
+        let rows = input.shape[0]
+        let staged = StridedLayout(shape: [rows, weights.inFeatures], strides: [weights.inFeatures, 1])
+        let written = StridedLayout(shape: [rows, weights.outFeatures], strides: [weights.outFeatures, 1])
+        try withRuntime { (runtime) throws(TensorError) in
+            let staging = runtime.staging(bytes: rows * weights.inFeatures * WeightPrecision.bf16.scalarBytes)
+            try runtime.run(
+                .convertToBF16(source: input.layout), operation: "convert \(input.shape) to bf16",
+                handles: [input.rawBase, staging]
+            ) { (engine) throws(TensorError) in
+                try Self.describeConversion(from: input.layout, to: staged, engine: engine)
+            }
+            try runtime.run(
+                .linearToBF16(input: staged, weights: weights.format, hasBias: weights.hasBias, output: written, epilogue: epilogue),
+                operation: Self.linearName(rows: rows, weights: weights, epilogue: epilogue) + " to bf16",
+                handles: Self.linearHandles(input: staging, weights: weights, output: output)
+            ) { (engine) throws(TensorError) in
+                try Self.describeLinear(
+                    input: staged, weights: weights, output: written, outputType: dnnl_bf16, epilogue: epilogue, engine: engine)
+            }
+        }
+    }
+
+    /// `linear` of a bf16 layer whose input is already dense bf16 `[rows, in]` at `input`
+    /// (written by ``linearToBF16(_:_:intoBF16:epilogue:)``): the same matmul `linear` runs
+    /// after converting an fp32 input, without the conversion.
+    public func linear(
+        bf16Input input: UnsafeMutableRawPointer, rows: Int, _ weights: LinearWeights, into output: TensorView,
+        epilogue: LinearEpilogue = .none
+    ) throws(TensorError) {
+        guard weights.precision == .bf16, rows > 0, output.rank == 2, output.shape == [rows, weights.outFeatures] else {
+            throw TensorError.shapeMismatch(
+                operation: "linear",
+                detail: "\(rows) bf16 rows into \(output.shape) for \(weights.precision) weights \(weights.inFeatures)→\(weights.outFeatures)")
+        }
+        let staged = StridedLayout(shape: [rows, weights.inFeatures], strides: [weights.inFeatures, 1])
+        try execute(
+            .linear(input: staged, weights: weights.format, hasBias: weights.hasBias, output: output.layout, epilogue: epilogue),
+            operation: Self.linearName(rows: rows, weights: weights, epilogue: epilogue),
+            handles: Self.linearHandles(input: input, weights: weights, output: output.rawBase)
+        ) { (engine) throws(TensorError) in
+            try Self.describeLinear(input: staged, weights: weights, output: output.layout, epilogue: epilogue, engine: engine)
+        }
+    }
+
     static func linearName(rows: Int, weights: LinearWeights, epilogue: LinearEpilogue) -> String {
         "linear \(rows)×\(weights.inFeatures)→\(weights.outFeatures) \(epilogue)\(weights.precision == .fp32 ? "" : " \(weights.precision)")"
     }
@@ -88,12 +146,14 @@ extension ComputeEngine {
         return (descriptor, [Int32(DNNL_ARG_FROM), Int32(DNNL_ARG_TO)])
     }
 
-    /// The matmul of a linear layer: `input` in the weights' data type, fp32 bias and output.
+    /// The matmul of a linear layer: `input` in the weights' data type, fp32 bias, and output
+    /// in `outputType` (fp32 unless a bf16 layer writes bf16).
     static func describeLinear(
-        input: StridedLayout, weights: LinearWeights, output: StridedLayout, epilogue: LinearEpilogue, engine: dnnl_engine_t
+        input: StridedLayout, weights: LinearWeights, output: StridedLayout, outputType: dnnl_data_type_t = dnnl_f32,
+        epilogue: LinearEpilogue, engine: dnnl_engine_t
     ) throws(TensorError) -> (dnnl_primitive_desc_t, [Int32]) {
         let inputDescriptor = try input.descriptor(weights.precision.dataType)
-        let outputDescriptor = try output.descriptor()
+        let outputDescriptor = try output.descriptor(outputType)
         var biasDescriptor = dnnl_memory_desc_t()
         if weights.hasBias {
             biasDescriptor = try StridedLayout(shape: [1, weights.outFeatures], strides: [weights.outFeatures, 1]).descriptor()

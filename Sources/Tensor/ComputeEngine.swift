@@ -176,6 +176,8 @@ extension ComputeEngine {
 /// Everything a cached primitive's creation depends on.
 enum PrimitiveKey: Hashable {
     case linear(input: StridedLayout, weights: PackedFormat, hasBias: Bool, output: StridedLayout, epilogue: LinearEpilogue)
+    /// A linear layer whose output is dense bf16 (`linearToBF16`).
+    case linearToBF16(input: StridedLayout, weights: PackedFormat, hasBias: Bool, output: StridedLayout, epilogue: LinearEpilogue)
     case matmul(a: StridedLayout, b: StridedLayout, output: StridedLayout, scaleBits: UInt32, addend: StridedLayout?)
     case layerNorm(input: StridedLayout, output: StridedLayout, epsilonBits: UInt32)
     case softmax(input: StridedLayout, output: StridedLayout)

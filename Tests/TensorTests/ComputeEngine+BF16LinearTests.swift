@@ -46,6 +46,61 @@ struct BF16LinearTests {
         #expect(fp32Error < 2e-2 * fp32Scale, "bf16 result \(fp32Error) from fp32 at scale \(fp32Scale)")
     }
 
+    /// A layer writing bf16 for the next (fc1 for fc2) gives the bytes its fp32 output rounds
+    /// to, and the next layer reading them gives the bits it gives reading that fp32 output.
+    @Test(arguments: [LinearEpilogue.none, .gelu])
+    func writingBF16ForTheNextLayerChangesNoBit(epilogue: LinearEpilogue) throws {
+        var random = SeededGenerator(seed: 23)
+        let (rows, inFeatures, hiddenFeatures, outFeatures) = (226, 64, 256, 64)
+        var input = random.floats(rows * inFeatures)
+        let first = try engine.packLinear(
+            weight: random.floats(hiddenFeatures * inFeatures, in: -0.2...0.2), orientation: .outputMajor,
+            inFeatures: inFeatures, outFeatures: hiddenFeatures, bias: random.floats(hiddenFeatures), typicalRows: rows,
+            precision: .bf16)
+        let second = try engine.packLinear(
+            weight: random.floats(outFeatures * hiddenFeatures, in: -0.2...0.2), orientation: .outputMajor,
+            inFeatures: hiddenFeatures, outFeatures: outFeatures, bias: random.floats(outFeatures), typicalRows: rows,
+            precision: .bf16)
+        let residual = random.floats(rows * outFeatures)
+
+        // The fp32 way: the hidden layer in fp32, converted by the next layer.
+        var hidden = [Float](repeating: 0, count: rows * hiddenFeatures)
+        var viaFP32 = residual
+        // The bf16 way: the hidden layer written in bf16 and read as it is.
+        var hiddenBF16 = [UInt16](repeating: 0, count: rows * hiddenFeatures)
+        var viaBF16 = residual
+        try input.withUnsafeMutableBufferPointer { x in
+            let inputView = TensorView.matrix(x.baseAddress!, rows: rows, columns: inFeatures)
+            try hidden.withUnsafeMutableBufferPointer { h in
+                let hiddenView = TensorView.matrix(h.baseAddress!, rows: rows, columns: hiddenFeatures)
+                try engine.linear(inputView, first, into: hiddenView, epilogue: epilogue)
+                try viaFP32.withUnsafeMutableBufferPointer { y in
+                    try engine.linear(
+                        hiddenView, second, into: .matrix(y.baseAddress!, rows: rows, columns: outFeatures), epilogue: .residualAdd)
+                }
+            }
+            try hiddenBF16.withUnsafeMutableBytes { h in
+                try engine.linearToBF16(inputView, first, intoBF16: h.baseAddress!, epilogue: epilogue)
+                try viaBF16.withUnsafeMutableBufferPointer { y in
+                    try engine.linear(
+                        bf16Input: h.baseAddress!, rows: rows, second,
+                        into: .matrix(y.baseAddress!, rows: rows, columns: outFeatures), epilogue: .residualAdd)
+                }
+            }
+        }
+        #expect(hiddenBF16 == hidden.map { UInt16(Self.roundedToBF16($0).bitPattern >> 16) })
+        #expect(viaBF16.map(\.bitPattern) == viaFP32.map(\.bitPattern))
+        #expect(throws: TensorError.self) {
+            try hiddenBF16.withUnsafeMutableBytes { h in
+                try input.withUnsafeMutableBufferPointer { x in
+                    try engine.linearToBF16(
+                        .matrix(x.baseAddress!, rows: rows, columns: inFeatures), first, intoBF16: h.baseAddress!,
+                        epilogue: .residualAdd)
+                }
+            }
+        }
+    }
+
     @Test func convertsAStridedInput() throws {
         var random = SeededGenerator(seed: 22)
         let (rows, inFeatures, outFeatures) = (3, 32, 24)
