@@ -41,13 +41,7 @@ extension ComputeEngine {
             let rows = input.shape[0]
             let staged = StridedLayout(shape: [rows, weights.inFeatures], strides: [weights.inFeatures, 1])
             try withRuntime { (runtime) throws(TensorError) in
-                let staging = runtime.staging(bytes: rows * weights.inFeatures * WeightPrecision.bf16.scalarBytes)
-                try runtime.run(
-                    .convertToBF16(source: input.layout), operation: "convert \(input.shape) to bf16",
-                    handles: [input.rawBase, staging]
-                ) { (engine) throws(TensorError) in
-                    try Self.describeConversion(from: input.layout, to: staged, engine: engine)
-                }
+                let staging = try Self.stageInBF16(input, as: staged, in: runtime)
                 try runtime.run(
                     .linear(input: staged, weights: weights.format, hasBias: weights.hasBias, output: output.layout, epilogue: epilogue),
                     operation: Self.linearName(rows: rows, weights: weights, epilogue: epilogue),
@@ -77,13 +71,7 @@ extension ComputeEngine {
         let staged = StridedLayout(shape: [rows, weights.inFeatures], strides: [weights.inFeatures, 1])
         let written = StridedLayout(shape: [rows, weights.outFeatures], strides: [weights.outFeatures, 1])
         try withRuntime { (runtime) throws(TensorError) in
-            let staging = runtime.staging(bytes: rows * weights.inFeatures * WeightPrecision.bf16.scalarBytes)
-            try runtime.run(
-                .convertToBF16(source: input.layout), operation: "convert \(input.shape) to bf16",
-                handles: [input.rawBase, staging]
-            ) { (engine) throws(TensorError) in
-                try Self.describeConversion(from: input.layout, to: staged, engine: engine)
-            }
+            let staging = try Self.stageInBF16(input, as: staged, in: runtime)
             try runtime.run(
                 .linearToBF16(input: staged, weights: weights.format, hasBias: weights.hasBias, output: written, epilogue: epilogue),
                 operation: Self.linearName(rows: rows, weights: weights, epilogue: epilogue) + " to bf16",
@@ -115,6 +103,22 @@ extension ComputeEngine {
         ) { (engine) throws(TensorError) in
             try Self.describeLinear(input: staged, weights: weights, output: output.layout, epilogue: epilogue, engine: engine)
         }
+    }
+
+    /// Converts `input` to bf16 (round to nearest even, oneDNN's reorder) into `runtime`'s
+    /// staging buffer, laid out as `staged`; returns the buffer. The caller holds the lock
+    /// until it has run the matmul that reads it.
+    private static func stageInBF16(
+        _ input: TensorView, as staged: StridedLayout, in runtime: Runtime
+    ) throws(TensorError) -> UnsafeMutableRawPointer {
+        let staging = runtime.staging(bytes: staged.shape.reduce(1, *) * WeightPrecision.bf16.scalarBytes)
+        try runtime.run(
+            .convertToBF16(source: input.layout), operation: "convert \(input.shape) to bf16",
+            handles: [input.rawBase, staging]
+        ) { (engine) throws(TensorError) in
+            try describeConversion(from: input.layout, to: staged, engine: engine)
+        }
+        return staging
     }
 
     static func linearName(rows: Int, weights: LinearWeights, epilogue: LinearEpilogue) -> String {
