@@ -152,23 +152,21 @@ public actor ModelActor {
         _ images: [Tensor], promptSet: PromptSetFeatures, textPrior: TextPrior
     ) async throws -> (result: [InCTRLScore], timing: Timing) {
         let slots = images.count
-        let admitted = depth.add(slots, ordering: .relaxed).newValue
-        defer { depth.subtract(slots, ordering: .relaxed) }
-        guard admitted <= capacity else { throw AdmissionError.queueFull(capacity: capacity) }
-
-        let cancellation = CancellableJob()
-        let admittedAt = DispatchTime.now()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(result: [InCTRLScore], timing: Timing), Error>) in
-                let group = QueryGroup(count: slots, admittedAt: admittedAt, continuation: continuation)
-                for (index, image) in images.enumerated() {
-                    computeThread.submit(member: QueryJob(
-                        image: image, promptSet: promptSet, textPrior: textPrior, cancellation: cancellation, group: group,
-                        index: index))
+        return try await admitted(slots: slots) {
+            let cancellation = CancellableJob()
+            let admittedAt = DispatchTime.now()
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(result: [InCTRLScore], timing: Timing), Error>) in
+                    let group = QueryGroup(count: slots, admittedAt: admittedAt, continuation: continuation)
+                    for (index, image) in images.enumerated() {
+                        computeThread.submit(member: QueryJob(
+                            image: image, promptSet: promptSet, textPrior: textPrior, cancellation: cancellation, group: group,
+                            index: index))
+                    }
                 }
+            } onCancel: {
+                cancellation.cancel()
             }
-        } onCancel: {
-            cancellation.cancel()
         }
     }
 
@@ -178,34 +176,43 @@ public actor ModelActor {
     public func run<Result: Sendable>(
         slots: Int = 1, _ work: @escaping @Sendable () throws(InCTRLError) -> Result
     ) async throws -> (result: Result, timing: Timing) {
+        return try await admitted(slots: slots) {
+            let job = CancellableJob()
+            let admittedAt = DispatchTime.now()
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(result: Result, timing: Timing), Error>) in
+                    computeThread.submit {
+                        guard !job.isCancelled else {
+                            continuation.resume(throwing: CancellationError())
+                            return
+                        }
+                        let started = DispatchTime.now()
+                        do {
+                            let result = try work()
+                            let finished = DispatchTime.now()
+                            self.completed.add(1)
+                            continuation.resume(returning: (result, Timing(
+                                queue: Duration.between(admittedAt, started).inSeconds, compute: Duration.between(started, finished).inSeconds)))
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                }
+            } onCancel: {
+                job.cancel()
+            }
+        }
+    }
+}
+
+extension ModelActor {
+    /// Runs `body` holding `slots` places in the queue, taken all or none (beyond `capacity`
+    /// it throws `queueFull` without running it) and given back when it returns.
+    private func admitted<Result>(slots: Int, _ body: () async throws -> Result) async throws -> Result {
         let admitted = depth.add(slots, ordering: .relaxed).newValue
         defer { depth.subtract(slots, ordering: .relaxed) }
         guard admitted <= capacity else { throw AdmissionError.queueFull(capacity: capacity) }
-
-        let job = CancellableJob()
-        let admittedAt = DispatchTime.now()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(result: Result, timing: Timing), Error>) in
-                computeThread.submit {
-                    guard !job.isCancelled else {
-                        continuation.resume(throwing: CancellationError())
-                        return
-                    }
-                    let started = DispatchTime.now()
-                    do {
-                        let result = try work()
-                        let finished = DispatchTime.now()
-                        self.completed.add(1)
-                        continuation.resume(returning: (result, Timing(
-                            queue: Duration.between(admittedAt, started).inSeconds, compute: Duration.between(started, finished).inSeconds)))
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
-                }
-            }
-        } onCancel: {
-            job.cancel()
-        }
+        return try await body()
     }
 }
 
