@@ -1,10 +1,8 @@
-import Dispatch
-
-/// Runs CPU-bound `work` (image decoding) on a global queue, off the HTTP event loops and
-/// Swift's cooperative threads.
+/// Runs CPU-bound `work` (image decoding, pictures) on ``OffloadPool/shared``: off the HTTP
+/// event loops and Swift's cooperative threads, at a priority below the forward passes'.
 func offload<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global(qos: .userInitiated).async {
+        OffloadPool.shared.submit {
             continuation.resume(with: Swift.Result { try work() })
         }
     }
