@@ -43,25 +43,34 @@ public enum JSONText {
     /// `text` as a JSON string literal (RFC 8259 §7), quotes included: `"` and `\` escaped,
     /// control characters as short escapes or `\u00XX`, everything else as UTF-8.
     public static func quoted(_ text: String) -> String {
-        var literal = "\""
-        literal.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": literal += "\\\""
-            case "\\": literal += "\\\\"
-            case "\n": literal += "\\n"
-            case "\r": literal += "\\r"
-            case "\t": literal += "\\t"
-            case "\u{08}": literal += "\\b"
-            case "\u{0C}": literal += "\\f"
-            case let control where control.value < 0x20:
-                let hex = String(control.value, radix: 16)
-                literal += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        var literal: [UInt8] = []
+        appendQuoted(text, to: &literal)
+        return String(decoding: literal, as: UTF8.self)
+    }
+
+    /// Appends `text` as a JSON string literal to `bytes`: the same bytes as ``quoted(_:)``,
+    /// without building a `String` (for log lines, written on every request). It works on
+    /// UTF-8 bytes: everything escaped is ASCII, and every other byte is copied as it is.
+    public static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
+        bytes.reserveCapacity(bytes.count + text.utf8.count + 2)
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+            case UInt8(ascii: "\\"): bytes.append(byte); bytes.append(byte)
+            case 0x20...: bytes.append(byte)
+            case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
+            case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
+            case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+            case 0x08: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "b"))
+            case 0x0C: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "f"))
             default:
-                literal.unicodeScalars.append(scalar)
+                let digits: [UInt8] = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                bytes.append(digits[Int(byte >> 4)])
+                bytes.append(digits[Int(byte & 0x0F)])
             }
         }
-        literal += "\""
-        return literal
+        bytes.append(UInt8(ascii: "\""))
     }
 }

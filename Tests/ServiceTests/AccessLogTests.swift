@@ -40,6 +40,8 @@ struct AccessLogTests {
         #expect(Self.untimed(direct, format) == Self.untimed(logged, format))
         if format == .text {
             #expect(Self.untimed(direct, format) == #" info request bytes_in=123456 bytes_out=97 key=qa-admin method=POST ms=12.3 path="/score?x=\"a b\"" remote=127.0.0.1:5000 request_id=a1b2-0001 route=/score status=429"#)
+        } else {
+            #expect(Self.untimed(direct, format) == #"{,"level":"info","logger":"inctrl","message":"request","bytes_in":"123456","bytes_out":"97","key":"qa-admin","method":"POST","ms":"12.3","path":"/score?x=\"a b\"","remote":"127.0.0.1:5000","request_id":"a1b2-0001","route":"/score","status":"429"}"#)
         }
     }
 

@@ -74,6 +74,33 @@ public struct ServiceLogHandler: LogHandler {
         fields: [(key: String, value: Logger.Metadata.Value)], into bytes: inout [UInt8]
     ) {
         bytes.reserveCapacity(bytes.count + 64 + 40 * fields.count)
+        appendLineStart(format: format, label: label, level: level, message: message, to: &bytes)
+        for (key, value) in fields {
+            switch format {
+            case .text:
+                let plain: String
+                if case let .string(string) = value { plain = string } else { plain = "\(value)" }
+                appendField(key, plain, format: .text, to: &bytes)
+            case .json:
+                guard key != "ts", key != "level", key != "logger", key != "message" else { continue }
+                if case let .string(string) = value {
+                    appendField(key, string, format: .json, to: &bytes)
+                } else {
+                    bytes.append(UInt8(ascii: ","))
+                    JSONText.appendQuoted(key, to: &bytes)
+                    bytes.append(UInt8(ascii: ":"))
+                    bytes.append(contentsOf: jsonValue(value).utf8)
+                }
+            }
+        }
+        appendLineEnd(format: format, to: &bytes)
+    }
+
+    /// The start of a line, up to its first field: the time, the level and the message (and,
+    /// in JSON, the logger's label).
+    static func appendLineStart(
+        format: ServiceConfiguration.LogFormat, label: String, level: Logger.Level, message: String, to bytes: inout [UInt8]
+    ) {
         func put(_ text: String) { bytes.append(contentsOf: text.utf8) }
         switch format {
         case .text:
@@ -82,29 +109,43 @@ public struct ServiceLogHandler: LogHandler {
             put(level.rawValue)
             bytes.append(0x20)
             put(message)
-            for (key, value) in fields {
-                bytes.append(0x20)
-                put(key)
-                bytes.append(UInt8(ascii: "="))
-                appendTextValue(value, to: &bytes)
-            }
         case .json:
             put("{\"ts\":\"")
             appendTimestamp(to: &bytes)
             put("\",\"level\":")
-            put(JSONText.quoted(level.rawValue))
+            JSONText.appendQuoted(level.rawValue, to: &bytes)
             put(",\"logger\":")
-            put(JSONText.quoted(label))
+            JSONText.appendQuoted(label, to: &bytes)
             put(",\"message\":")
-            put(JSONText.quoted(message))
-            for (key, value) in fields where key != "ts" && key != "level" && key != "logger" && key != "message" {
-                bytes.append(UInt8(ascii: ","))
-                put(JSONText.quoted(key))
-                bytes.append(UInt8(ascii: ":"))
-                put(jsonValue(value))
-            }
-            bytes.append(UInt8(ascii: "}"))
+            JSONText.appendQuoted(message, to: &bytes)
         }
+    }
+
+    /// One field with a string value: ` key=value` in text (the value quoted as JSON when it
+    /// holds a space, a quote or an equals sign), `,"key":"value"` in JSON. The caller leaves
+    /// out the JSON keys of the line's start (`ts`, `level`, `logger`, `message`).
+    static func appendField(_ key: String, _ value: String, format: ServiceConfiguration.LogFormat, to bytes: inout [UInt8]) {
+        switch format {
+        case .text:
+            bytes.append(0x20)
+            bytes.append(contentsOf: key.utf8)
+            bytes.append(UInt8(ascii: "="))
+            if value.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }) {
+                JSONText.appendQuoted(value, to: &bytes)
+            } else {
+                bytes.append(contentsOf: value.utf8)
+            }
+        case .json:
+            bytes.append(UInt8(ascii: ","))
+            JSONText.appendQuoted(key, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            JSONText.appendQuoted(value, to: &bytes)
+        }
+    }
+
+    /// The end of a line (its newline is the writer's).
+    static func appendLineEnd(format: ServiceConfiguration.LogFormat, to bytes: inout [UInt8]) {
+        if format == .json { bytes.append(UInt8(ascii: "}")) }
     }
 
     /// Appends `2026-01-31T12:00:00.123Z` (UTC), formatted by hand: Foundation's formatters
@@ -134,17 +175,6 @@ public struct ServiceLogHandler: LogHandler {
         put(Int(parts.tm_min), 2, ":")
         put(Int(parts.tm_sec), 2, ".")
         put(now.tv_nsec / 1_000_000, 3, "Z")
-    }
-
-    /// Appends `value`, quoted as JSON when it holds a space, a quote or an equals sign.
-    private static func appendTextValue(_ value: Logger.Metadata.Value, to bytes: inout [UInt8]) {
-        let plain: String
-        if case let .string(string) = value { plain = string } else { plain = "\(value)" }
-        if plain.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }) {
-            bytes.append(contentsOf: JSONText.quoted(plain).utf8)
-        } else {
-            bytes.append(contentsOf: plain.utf8)
-        }
     }
 
     private static func jsonValue(_ value: Logger.Metadata.Value) -> String {
