@@ -28,13 +28,33 @@ public struct HTTPRouter: Sendable {
 
     private var routes: [Route] = []
 
+    /// For each pattern without parameters, every route that matches that path, in route
+    /// order, with its parameters: `resolve` looks these up rather than splitting the path
+    /// and walking every route, since most requests go to such paths (`/healthz`, `/score`).
+    /// Filled in by `add` with the same matching the walk does, so both give the same answer.
+    private var literalPaths: [String: [(route: Route, parameters: [String: String])]] = [:]
+
     /// A router with no routes (everything is 404).
     public init() {}
 
     /// Routes `method` on paths matching `pattern` to `handler`. A later route for the same
     /// method and pattern never wins over an earlier one.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, handler: @escaping HTTPHandler) {
-        routes.append(Route(method: method, pattern: pattern, segments: Self.segments(ofPattern: pattern), handler: handler))
+        let route = Route(method: method, pattern: pattern, segments: Self.segments(ofPattern: pattern), handler: handler)
+        routes.append(route)
+        // The literal paths this route matches get it as a candidate; a new literal path
+        // gets every route so far that matches it.
+        for (path, candidates) in literalPaths {
+            guard let segments = Self.segments(ofPath: path), let parameters = Self.match(route.segments, segments) else { continue }
+            literalPaths[path] = candidates + [(route, parameters)]
+        }
+        let isLiteral = route.segments.allSatisfy { if case .literal = $0 { true } else { false } }
+        if isLiteral, literalPaths[pattern] == nil, !pattern.utf8.contains(UInt8(ascii: "%")),
+           let segments = Self.segments(ofPath: pattern) {
+            literalPaths[pattern] = routes.compactMap { route in
+                Self.match(route.segments, segments).map { (route, $0) }
+            }
+        }
     }
 
     /// Routes GET (and so HEAD).
@@ -104,13 +124,18 @@ public struct HTTPRouter: Sendable {
     }
 
     private func resolve(method: HTTPMethod, path: String) -> Resolution {
-        guard let pathSegments = Self.segments(ofPath: path) else {
-            return .answer(.error(.badRequest, code: "invalid_path", message: "The path contains a broken percent-encoding."))
+        let candidates: [(route: Route, parameters: [String: String])]
+        if let known = literalPaths[path] {
+            candidates = known
+        } else {
+            guard let pathSegments = Self.segments(ofPath: path) else {
+                return .answer(.error(.badRequest, code: "invalid_path", message: "The path contains a broken percent-encoding."))
+            }
+            candidates = routes.compactMap { route in Self.match(route.segments, pathSegments).map { (route, $0) } }
         }
         var allowed: Set<HTTPMethod> = []
         var getMatch: (Route, [String: String])?
-        for route in routes {
-            guard let parameters = Self.match(route.segments, pathSegments) else { continue }
+        for (route, parameters) in candidates {
             if route.method == method {
                 return .route(route, parameters: parameters)
             }

@@ -21,8 +21,10 @@ extension InCTRLService {
     public var headCheck: HTTPHeadCheck {
         let (router, access) = routing()
         return { [self] head in
-            if let answer = router.response(toMethod: head.method, path: head.path) { return answer }
-            guard let route = router.match(method: head.method, path: head.path) else { return nil }
+            // One routing decision for the common case: a route matches.
+            guard let route = router.match(method: head.method, path: head.path) else {
+                return router.response(toMethod: head.method, path: head.path)
+            }
             // A refusal is counted like any answer (no access-log line: under a flood,
             // refusing must stay cheap).
             func refuse(_ error: APIError) -> HTTPResponse {
@@ -30,7 +32,7 @@ extension InCTRLService {
                 return error.response
             }
             do throws(APIError) {
-                _ = try authenticate(head.headers, for: access["\(route.method.rawValue) \(route.pattern)"] ?? .open)
+                _ = try authenticate(head.headers, for: access[RouteKey(method: route.method, pattern: route.pattern)] ?? .open)
                 let named = route.parameters["id"] ?? (route.pattern.hasPrefix("/score") ? head.queryValue("prompt_set") : nil)
                 if let named, registry.isKnown(PromptSetID(named)) == false {
                     throw APIError.unknownPromptSet(named.count <= 64 ? named : String(named.prefix(64)) + "…")
@@ -48,16 +50,22 @@ extension InCTRLService {
         }
     }
 
-    /// Every route: the router, and who may call each (`"METHOD pattern"` → access).
-    private func routing() -> (router: HTTPRouter, access: [String: RouteAccess]) {
+    /// A route's method and pattern.
+    private struct RouteKey: Hashable {
+        var method: HTTPMethod
+        var pattern: String
+    }
+
+    /// Every route: the router, and who may call each.
+    private func routing() -> (router: HTTPRouter, access: [RouteKey: RouteAccess]) {
         var router = HTTPRouter()
-        var access: [String: RouteAccess] = [:]
+        var access: [RouteKey: RouteAccess] = [:]
         func route(
             _ method: HTTPMethod, _ pattern: String, _ allowed: RouteAccess,
             _ body: @escaping @Sendable (InCTRLService, HTTPRequest) async throws -> HTTPResponse
         ) {
             self.route(&router, method, pattern, allowed, body)
-            access["\(method.rawValue) \(pattern)"] = allowed
+            access[RouteKey(method: method, pattern: pattern)] = allowed
         }
         route(.get, "/", .open) { service, request in service.console(request) }
         route(.get, "/healthz", .open) { _, _ in

@@ -29,6 +29,29 @@ import Testing
         #expect(await respond(.get, "/prompts/special").body == Array("get special".utf8))
     }
 
+    /// Paths equal to a pattern without parameters are looked up rather than matched segment
+    /// by segment; the answers must be the walk's: the same route for a percent-encoded
+    /// spelling, and a parameter route added later still counts for 405 and OPTIONS.
+    @Test func literalPathsAnswerAsTheWalkDoes() async {
+        var router = HTTPRouter()
+        router.put("/items/special") { _ in HTTPResponse(contentType: "text/plain", body: "put special") }
+        router.get("/items/{id}") { request in HTTPResponse(contentType: "text/plain", body: "get \(request.pathParameters["id"] ?? "?")") }
+        router.get("/items") { _ in HTTPResponse(contentType: "text/plain", body: "list") }
+        func respond(_ method: HTTPMethod, _ target: String) async -> HTTPResponse {
+            await router.respond(to: HTTPRequest(method: method, target: target))
+        }
+        #expect(await respond(.get, "/items/special").body == Array("get special".utf8))
+        #expect(await respond(.get, "/item%73/speci%61l").body == Array("get special".utf8))
+        #expect(await respond(.put, "/items/special").body == Array("put special".utf8))
+        #expect(await respond(.get, "/item%73").body == Array("list".utf8))
+        #expect(await respond(.options, "/items/special").headers["Allow"] == "GET, HEAD, PUT, OPTIONS")
+        let refused = await respond(.delete, "/items/special")
+        #expect(refused.status == .methodNotAllowed)
+        #expect(refused.headers["Allow"] == "GET, HEAD, PUT, OPTIONS")
+        #expect(router.match(method: .head, path: "/items/special")?.pattern == "/items/{id}")
+        #expect(router.match(method: .head, path: "/items/special")?.parameters == ["id": "special"])
+    }
+
     @Test func unknownPathsAre404() async {
         let response = await respond(.get, "/nothing")
         #expect(response.status == .notFound)
