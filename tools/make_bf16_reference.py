@@ -4,9 +4,18 @@
 The bf16 scheme rounds the operands of every CLIP matmul to bfloat16 (round to nearest
 even) and accumulates their products in fp32: the patch embedding (`conv1`), each block's
 attention `in_proj` and `out_proj` and MLP `c_fc` and `c_proj`, the visual `proj` and the
-`text_projection`. Biases, GELU, residual sums, LayerNorm, softmax and the attention
-products Q·Kᵀ and P·V stay fp32. A product of two bf16 values is exact in fp32, so this
-differs from the oneDNN kernels only in the order of the fp32 sums.
+`text_projection`, and in the vision tower attention's two products too. There, per head,
+with q, k, v the `in_proj` outputs rounded to bf16 and d the head width:
+
+    logits = fp32(q·kᵀ) * fp32(1/√d)     sums in fp32, then one multiplication by the scale
+    p      = softmax(logits)              in fp32
+    out    = fp32(bf16(p)·v)              probabilities rounded to bf16, sums in fp32
+
+(`out` is then rounded to bf16 as `out_proj`'s input, like any linear layer's). The text
+tower's attention (causal, on a prefix tree in the Swift code) stays fp32. Biases, GELU,
+residual sums, LayerNorm and softmax are fp32. A product of two bf16 values is exact in
+fp32, so this differs from the oneDNN kernels only in the order of the fp32 sums (and in
+the last bits of softmax's exponentials).
 
 The script loads BUNDLE/config.json and BUNDLE/model.safetensors into an OpenCLIP model,
 runs it on the inputs of BUNDLE/reference.safetensors (`images`, `tokens`) and writes
@@ -34,6 +43,7 @@ import argparse
 import collections
 import dataclasses
 import json
+import math
 import pathlib
 import sys
 
@@ -47,6 +57,7 @@ import make_clip_fixtures  # noqa: E402
 REPO = make_clip_fixtures.REPO
 FP32_LINEAR = F.linear
 FP32_CONV2D = F.conv2d
+FP32_ATTENTION = F.scaled_dot_product_attention
 
 
 def rounded_to_bf16(tensor):
@@ -58,25 +69,33 @@ class BF16TowerMatmuls:
     """While active, `F.linear` and `F.conv2d` multiply operands rounded to bf16 and
     accumulate in `accumulation` (fp32, as the Swift kernels do; fp64 gives exactly rounded
     sums), bias included, returning fp32; `project` does the same for the `x @ proj`
-    products that OpenCLIP writes as plain matmuls. `counts` records each kind, so a caller
-    can check that every matmul it expected took the rounded path.
+    products that OpenCLIP writes as plain matmuls. With `attention`, so does
+    `F.scaled_dot_product_attention` for its two products, in the scheme of the module
+    docstring (`multi_head_attention_forward` calls it with the heads of `in_proj`'s output;
+    the vision tower's attention has no mask). `counts` records each kind, attention's
+    products counted one by one, so a caller can check that every matmul it expected took
+    the rounded path.
 
     The fused multi-head attention fast path is switched off meanwhile: it would run the
     attention projections without calling `F.linear`.
     """
 
-    def __init__(self, accumulation=torch.float32):
+    def __init__(self, accumulation=torch.float32, attention=False):
         self.accumulation = accumulation
+        self.attention_in_bf16 = attention
         self.counts = collections.Counter()
 
     def __enter__(self):
         self.fastpath = torch.backends.mha.get_fastpath_enabled()
         torch.backends.mha.set_fastpath_enabled(False)
         F.linear, F.conv2d = self.linear, self.conv2d
+        if self.attention_in_bf16:
+            F.scaled_dot_product_attention = self.attention
         return self
 
     def __exit__(self, *exception):
         F.linear, F.conv2d = FP32_LINEAR, FP32_CONV2D
+        F.scaled_dot_product_attention = FP32_ATTENTION
         torch.backends.mha.set_fastpath_enabled(self.fastpath)
         return False
 
@@ -92,6 +111,17 @@ class BF16TowerMatmuls:
         self.counts["conv2d"] += 1
         bias = None if bias is None else bias.to(self.accumulation)
         return FP32_CONV2D(self.operand(input), self.operand(weight), bias, *args, **kwargs).to(torch.float32)
+
+    def attention(self, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                  enable_gqa=False):
+        if attn_mask is not None or is_causal or dropout_p != 0.0 or scale is not None or enable_gqa:
+            raise RuntimeError("bf16 attention emulates unmasked attention with the default scale only")
+        self.counts["attention product"] += 2
+        # Rounded once from double, as PyTorch and the Swift code compute it.
+        scale = torch.tensor(1 / math.sqrt(query.shape[-1]), dtype=torch.float32)
+        logits = (self.operand(query) @ self.operand(key).transpose(-2, -1)).to(torch.float32) * scale
+        probabilities = torch.softmax(logits, dim=-1)
+        return (self.operand(probabilities) @ self.operand(value)).to(torch.float32)
 
     def project(self, input, projection):
         self.counts["projection"] += 1
@@ -136,13 +166,15 @@ def encode_image(visual, images, tap_layers, accumulation=torch.float32):
     projection = visual.proj
     visual.proj = None
     try:
-        with BF16TowerMatmuls(accumulation) as matmuls:
+        with BF16TowerMatmuls(accumulation, attention=True) as matmuls:
             pooled = matmuls.project(visual(images), projection)
     finally:
         visual.proj = projection
         for hook in hooks:
             hook.remove()
-    expect_counts(matmuls.counts, {"conv2d": 1, "linear": 4 * len(blocks), "projection": 1}, "vision")
+    expect_counts(
+        matmuls.counts,
+        {"conv2d": 1, "linear": 4 * len(blocks), "attention product": 2 * len(blocks), "projection": 1}, "vision")
     return VisionOutputs(
         pooled=pooled.contiguous(),
         taps={layer: captured[layer][:, 1:, :].contiguous() for layer in tap_layers},

@@ -22,7 +22,8 @@ term can hide behind an identity. Outputs, in Tests/Fixtures/inctrl-tiny/:
 With `--precision bf16` it instead loads the committed checkpoint and the images of
 reference.safetensors, runs the CLIP towers in the Swift bf16 scheme as
 tools/make_bf16_reference.py emulates it (every tower matmul's operands rounded to bf16,
-fp32 accumulation; the InCTRL heads stay fp32), and writes reference-bf16.safetensors with
+fp32 accumulation, the vision tower's attention products included; the InCTRL heads stay
+fp32), and writes reference-bf16.safetensors with
 `cls.<name>`, `text.normal`, `text.anomalous`, `prototype`, `map.<q>` and `scores.<q>`
 (taps are left out: the CLIP fixture covers them).
 

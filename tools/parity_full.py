@@ -9,7 +9,8 @@ It prints, per image, the max abs difference of the pooled embedding and of each
 of the text embeddings), and fails above 1e-4 relative to the tensor's largest magnitude.
 
 With `--precision bf16` it also writes DIR/reference-bf16.safetensors, the same towers with
-every matmul's operands rounded to bf16 and fp32 sums (tools/make_bf16_reference.py), and
+every matmul's operands rounded to bf16 and fp32 sums, the vision tower's attention
+products included (tools/make_bf16_reference.py), and
 the suite loads the Swift towers in bf16 (INCTRL_FULL_PARITY_PRECISION=bf16) and compares
 them with that emulation and with the fp32 reference. `--skip-write` reuses the bundle and
 an existing bf16 reference; `--order-spread` also prints how far exactly rounded sums move

@@ -23,6 +23,8 @@ final class BlockWorkspace: Sendable {
     /// Attention logits then probabilities of one full-attention sequence,
     /// `[heads, length, length]` (empty for a prefix tree, whose kernel needs none).
     let scores: AlignedFloats
+    /// The same probabilities rounded to bf16, when attention runs in bf16.
+    let probabilities: AlignedFloats
     /// Concatenated head outputs, `[rows, width]`.
     let attention: AlignedFloats
     /// MLP hidden activations, `[rows, mlpWidth]`.
@@ -35,6 +37,7 @@ final class BlockWorkspace: Sendable {
         normed = AlignedFloats(count: rows * width)
         queryKeyValue = AlignedFloats(count: rows * 3 * width)
         scores = AlignedFloats(count: heads * scoreLength * scoreLength)
+        probabilities = AlignedFloats(count: (heads * scoreLength * scoreLength + 1) / 2)
         attention = AlignedFloats(count: rows * width)
         hidden = AlignedFloats(count: rows * mlpWidth)
     }
@@ -53,18 +56,33 @@ extension TransformerBlockWeights {
         let normed = workspace.normed.matrix(rows: rows, columns: width)
 
         try engine.layerNorm(stream, attentionNorm, into: normed)
-        try engine.linear(normed, queryKeyValue, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
         switch pattern {
+        case let .full(length) where queryKeyValue.precision == .bf16 && attentionOutput.precision == .bf16:
+            // Attention in bf16 (see `attendInBF16`): in_proj writes q | k | v in bf16 (half
+            // of `queryKeyValue`), attention writes its output in bf16 (half of `attention`),
+            // and out_proj reads it as it is.
+            let projection = UnsafeMutableRawPointer(workspace.queryKeyValue.base)
+            try engine.linearToBF16(normed, queryKeyValue, intoBF16: projection)
+            try attendInBF16(sequences: rows / length, length: length, workspace: workspace, engine: engine)
+            try engine.linear(
+                bf16Input: UnsafeMutableRawPointer(workspace.attention.base), rows: rows, attentionOutput, into: stream,
+                epilogue: .residualAdd)
         case let .full(length):
+            try engine.linear(normed, queryKeyValue, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
             try attend(sequences: rows / length, length: length, workspace: workspace, engine: engine)
+            try engine.linear(
+                workspace.attention.matrix(rows: rows, columns: width), attentionOutput, into: stream, epilogue: .residualAdd)
         case let .prefixTree(parents):
+            // The text tower's attention stays fp32 in either precision (its kernel is not
+            // oneDNN's; see `ComputeEngine.prefixTreeSelfAttention`).
+            try engine.linear(normed, queryKeyValue, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
             // PyTorch computes the scale in double precision and rounds it once.
             engine.prefixTreeSelfAttention(
                 projection: workspace.queryKeyValue.base, output: workspace.attention.base, parents: parents,
                 heads: heads, headWidth: width / heads, scale: Float(1 / Double(width / heads).squareRoot()))
+            try engine.linear(
+                workspace.attention.matrix(rows: rows, columns: width), attentionOutput, into: stream, epilogue: .residualAdd)
         }
-        try engine.linear(
-            workspace.attention.matrix(rows: rows, columns: width), attentionOutput, into: stream, epilogue: .residualAdd)
 
         try engine.layerNorm(stream, mlpNorm, into: normed)
         if mlpExpand.precision == .bf16, mlpContract.precision == .bf16 {
@@ -104,6 +122,47 @@ extension TransformerBlockWeights {
             try engine.matmul(queries, keys.transposed, into: scores, scale: scale)
             try engine.softmax(scores, into: scores)
             try engine.matmul(scores, values, into: output)
+        }
+    }
+
+    /// ``attend(sequences:length:workspace:engine:)`` in bf16, reading q | k | v as dense bf16
+    /// `[rows, 3·width]` at the start of `workspace.queryKeyValue` and writing the head
+    /// outputs as dense bf16 `[rows, width]` at the start of `workspace.attention`. Per head
+    /// and sequence, with q, k, v the projection's outputs rounded to bf16 (to nearest even)
+    /// and d the head width:
+    ///
+    /// - logits = fp32(Σ q·k) · (1/√d): the products of bf16 values are exact in fp32, their
+    ///   sums are fp32, and the scale (rounded once from double) multiplies each sum once;
+    /// - p = softmax(logits) in fp32, each probability then rounded to bf16;
+    /// - output = fp32(Σ p·v), rounded to bf16 for out_proj, which would round it so anyway.
+    ///
+    /// in_proj and p·v round as they store their results, so the only conversion pass is the
+    /// probabilities' (see `ComputeEngine.convert(_:toBF16:)` for why the softmax does not
+    /// write them in bf16 itself). Each sequence runs through the same primitives whatever
+    /// the number of sequences, so a sequence's result does not depend on the others.
+    private func attendInBF16(sequences: Int, length: Int, workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
+        let headWidth = width / heads
+        let fusedWidth = 3 * width
+        let bytes = WeightPrecision.bf16.scalarBytes
+        // PyTorch computes the scale in double precision and rounds it once.
+        let scale = Float(1 / Double(headWidth).squareRoot())
+        let logits = TensorView(workspace.scores.base, shape: [heads, length, length])
+        let probabilities = BF16View(UnsafeMutableRawPointer(workspace.probabilities.base), shape: [heads, length, length])
+
+        for sequence in 0..<sequences {
+            let projection = UnsafeMutableRawPointer(workspace.queryKeyValue.base) + sequence * length * fusedWidth * bytes
+            let headStrides = [headWidth, fusedWidth, 1]
+            let queries = BF16View(projection, shape: [heads, length, headWidth], strides: headStrides)
+            let keys = BF16View(projection + width * bytes, shape: [heads, length, headWidth], strides: headStrides)
+            let values = BF16View(projection + 2 * width * bytes, shape: [heads, length, headWidth], strides: headStrides)
+            let output = BF16View(
+                UnsafeMutableRawPointer(workspace.attention.base) + sequence * length * width * bytes, shape: [heads, length, headWidth],
+                strides: [headWidth, width, 1])
+
+            try engine.matmul(queries, keys.transposed, into: logits, scale: scale)
+            try engine.softmax(logits, into: logits)
+            try engine.convert(logits, toBF16: probabilities)
+            try engine.matmul(probabilities, values, intoBF16: output)
         }
     }
 }

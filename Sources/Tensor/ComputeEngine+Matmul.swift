@@ -13,11 +13,7 @@ extension ComputeEngine {
         _ a: TensorView, _ b: TensorView, into output: TensorView, scale: Float = 1, addend: TensorView? = nil
     ) throws(TensorError) {
         let rank = output.rank
-        guard (2...4).contains(rank), a.rank == rank, b.rank == rank,
-            a.shape.dropLast(2) == output.shape.dropLast(2), b.shape.dropLast(2) == output.shape.dropLast(2),
-            a.shape[rank - 2] == output.shape[rank - 2], b.shape[rank - 1] == output.shape[rank - 1],
-            a.shape[rank - 1] == b.shape[rank - 2]
-        else {
+        guard Self.matmulShapesAgree(a.shape, b.shape, output.shape) else {
             throw TensorError.shapeMismatch(operation: "matmul", detail: "\(a.shape) · \(b.shape) into \(output.shape)")
         }
         if let addend {
@@ -46,5 +42,14 @@ extension ComputeEngine {
             let descriptor = try createPrimitiveDescriptor(&operation, attributes: attributes, engine: engine, name: "matmul")
             return (descriptor, kinds)
         }
+    }
+
+    /// Whether `a · b` into `output` is a batched matmul `[…, M, K] · […, K, N] → […, M, N]`
+    /// of rank 2 to 4 with equal batch dimensions.
+    static func matmulShapesAgree(_ a: [Int], _ b: [Int], _ output: [Int]) -> Bool {
+        let rank = output.count
+        return (2...4).contains(rank) && a.count == rank && b.count == rank
+            && a.dropLast(2) == output.dropLast(2) && b.dropLast(2) == output.dropLast(2)
+            && a[rank - 2] == output[rank - 2] && b[rank - 1] == output[rank - 1] && a[rank - 1] == b[rank - 2]
     }
 }

@@ -179,6 +179,8 @@ enum PrimitiveKey: Hashable {
     /// A linear layer whose output is dense bf16 (`linearToBF16`).
     case linearToBF16(input: StridedLayout, weights: PackedFormat, hasBias: Bool, output: StridedLayout, epilogue: LinearEpilogue)
     case matmul(a: StridedLayout, b: StridedLayout, output: StridedLayout, scaleBits: UInt32, addend: StridedLayout?)
+    /// A matmul of bf16 operands with fp32 sums, written in fp32 or (`outputIsBF16`) bf16.
+    case bf16Matmul(a: StridedLayout, b: StridedLayout, output: StridedLayout, outputIsBF16: Bool, scaleBits: UInt32)
     case layerNorm(input: StridedLayout, output: StridedLayout, epsilonBits: UInt32)
     case softmax(input: StridedLayout, output: StridedLayout)
     case eltwise(algorithm: UInt32, input: StridedLayout)

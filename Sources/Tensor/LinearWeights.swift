@@ -29,7 +29,7 @@ public enum WeightPrecision: String, Sendable, Hashable, CaseIterable {
     }
 
     /// Bytes per stored scalar.
-    var scalarBytes: Int {
+    public var scalarBytes: Int {
         switch self {
         case .fp32: 4
         case .bf16: 2

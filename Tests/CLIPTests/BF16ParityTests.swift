@@ -4,26 +4,30 @@ import Tensor
 import Testing
 
 /// The bf16 towers against PyTorch running the same scheme (`tools/make_bf16_reference.py`:
-/// every tower matmul's operands rounded to bf16, fp32 accumulation, everything else fp32).
+/// every tower matmul's operands rounded to bf16, fp32 accumulation, and so the vision
+/// tower's attention products too, q, k, v and the probabilities rounded to bf16; everything
+/// else fp32).
 ///
 /// Exactness is checked where rounding flips (see `RowAgreement`) have not yet spread: the
 /// stream after the first block, the projection of a given class token, and the text
 /// embeddings. Through the twelve vision blocks the flips compound until every row differs:
 /// two exact PyTorch runs of the scheme that differ only in the order of their fp32 sums lie
-/// 3.2e-3 apart at `pooled` and 2.5e-3 at tap 11 (`--order-spread`), so the whole tower is
-/// held to a bound of that size instead.
+/// 3.0e-3 apart at `pooled` and 2.6e-3 at tap 11, relative to each tensor's scale
+/// (`--order-spread`), so the whole tower is held to a bound of that size instead.
 @Suite(.enabled(if: ComputeEngine.multipliesBF16Natively, "this CPU has no native bf16 multiply"))
 struct BF16ParityTests {
     /// A row agrees when it is within this of the reference: summation-order noise, which
     /// measures 1.5e-7 (median) and 3e-7 (90th percentile) per row at tap 1.
     static let rowTolerance: Float = 1e-5
-    /// The most that flips may move a row: one flip in the first block moved one by 5.7e-4.
+    /// The most that flips may move a row: flips in the first block moved one by up to 1.0e-3
+    /// (a bf16 key or value feeds every row of its sequence, so its flips reach further than
+    /// a linear layer's).
     static let flipBound: Float = 2e-3
     /// The least distance from fp32 every bf16 row must keep, ten times `rowTolerance`, so
-    /// that a tower that silently ran in fp32 fails. The closest row measures 1.3e-3 from fp32.
+    /// that a tower that silently ran in fp32 fails. The closest row measures 1.4e-3 from fp32.
     static let fp32Separation: Float = 10 * rowTolerance
 
-    /// The rows flips may disturb: a tenth of them, at least one (measured: at most 3 of 225).
+    /// The rows flips may disturb: a tenth of them, at least one (measured: at most 5 of 225).
     static func flipAllowance(rows: Int) -> Int { max(1, rows / 10) }
 
     let fixture: CLIPFixture
@@ -74,7 +78,7 @@ struct BF16ParityTests {
         #expect(try visionWeights(.fp32).projection.precision == .fp32)
     }
 
-    /// The patch embedding and the first block's four matmuls.
+    /// The patch embedding and the first block's four matmuls and two attention products.
     @Test func firstBlockMatchesTheEmulatedReferenceRowByRow() throws {
         let bf16 = try CLIPModel(bundle: fixture.bundle, engine: engine, precision: .bf16)
         let fp32 = try CLIPModel(bundle: fixture.bundle, engine: engine)
@@ -98,7 +102,8 @@ struct BF16ParityTests {
         expectApart(try RowAgreement("projection against fp32", bf16, projected(visionWeights(.fp32))), bound: 1e-2)
     }
 
-    /// All three text blocks and `text_projection`: flips rarely reach the end-of-text rows.
+    /// All three text blocks and `text_projection` (the text tower's attention stays fp32):
+    /// flips rarely reach the end-of-text rows.
     @Test func textTowerMatchesTheEmulatedReference() throws {
         let model = try CLIPModel(bundle: fixture.bundle, engine: engine, precision: .bf16)
         let text = try model.text.encode(fixture.tokenRows())
@@ -108,8 +113,8 @@ struct BF16ParityTests {
     }
 
     /// Twelve blocks, where flips have spread to every row: within a few times the spread
-    /// of the scheme itself (measured up to 3.5e-3 from the emulation), and within a sane
-    /// distance of fp32 (measured up to 7.5e-3).
+    /// of the scheme itself (measured up to 3.4e-3 from the emulation), and within a sane
+    /// distance of fp32 (measured up to 7.4e-3).
     @Test func wholeVisionTowerStaysWithinTheSpreadOfTheScheme() throws {
         let model = try CLIPModel(bundle: fixture.bundle, engine: engine, precision: .bf16)
         let tapLayers = fixture.bundle.config.tapLayers
