@@ -23,7 +23,7 @@ final class BlockWorkspace: Sendable {
     /// Attention logits then probabilities of one full-attention sequence,
     /// `[heads, length, length]` (empty for a prefix tree, whose kernel needs none).
     let scores: AlignedFloats
-    /// The same probabilities rounded to bf16, when attention runs in bf16.
+    /// The same probabilities rounded to bf16, when attention runs in bf16 (else empty).
     let probabilities: AlignedFloats
     /// Concatenated head outputs, `[rows, width]`.
     let attention: AlignedFloats
@@ -31,13 +31,13 @@ final class BlockWorkspace: Sendable {
     let hidden: AlignedFloats
 
     /// Buffers for up to `rows` tokens; `scoreLength` is the length of a full-attention
-    /// sequence, or 0 for a prefix tree.
-    init(rows: Int, scoreLength: Int, width: Int, heads: Int, mlpWidth: Int) {
+    /// sequence, or 0 for a prefix tree; `attentionInBF16` whether attention runs in bf16.
+    init(rows: Int, scoreLength: Int, width: Int, heads: Int, mlpWidth: Int, attentionInBF16: Bool = false) {
         capacity = rows
         normed = AlignedFloats(count: rows * width)
         queryKeyValue = AlignedFloats(count: rows * 3 * width)
         scores = AlignedFloats(count: heads * scoreLength * scoreLength)
-        probabilities = AlignedFloats(count: (heads * scoreLength * scoreLength + 1) / 2)
+        probabilities = AlignedFloats(count: attentionInBF16 ? (heads * scoreLength * scoreLength + 1) / 2 : 0)
         attention = AlignedFloats(count: rows * width)
         hidden = AlignedFloats(count: rows * mlpWidth)
     }
@@ -57,7 +57,7 @@ extension TransformerBlockWeights {
 
         try engine.layerNorm(stream, attentionNorm, into: normed)
         switch pattern {
-        case let .full(length) where queryKeyValue.precision == .bf16 && attentionOutput.precision == .bf16:
+        case let .full(length) where attendsInBF16:
             // Attention in bf16 (see `attendInBF16`): in_proj writes q | k | v in bf16 (half
             // of `queryKeyValue`), attention writes its output in bf16 (half of `attention`),
             // and out_proj reads it as it is.

@@ -20,6 +20,10 @@ public struct TransformerBlockWeights: Sendable {
     /// `mlp.c_proj`: mlpWidth → width.
     public let mlpContract: LinearWeights
 
+    /// Whether full attention runs in bf16: its projections are packed in bf16, so q, k, v
+    /// and the head outputs are rounded to bf16 anyway (`attendInBF16`).
+    var attendsInBF16: Bool { queryKeyValue.precision == .bf16 && attentionOutput.precision == .bf16 }
+
     /// Loads the block stored under `prefix` (e.g. `visual.transformer.resblocks.3.`).
     init(
         loading loader: WeightLoader, prefix: String, width: Int, heads: Int, mlpWidth: Int, typicalRows: Int

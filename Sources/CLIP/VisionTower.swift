@@ -24,7 +24,8 @@ public final class VisionTower: Sendable {
         self.config = weights.config
         self.weights = weights
         self.engine = engine
-        workspace = Mutex(VisionWorkspace(config: weights.config, embedDim: weights.embedDim, images: 1))
+        workspace = Mutex(VisionWorkspace(
+            config: weights.config, embedDim: weights.embedDim, images: 1, attentionInBF16: weights.attendsInBF16))
     }
 
     /// The shape `encode` takes: `[3, imageSize, imageSize]`.
@@ -59,9 +60,10 @@ public final class VisionTower: Sendable {
         guard !images.isEmpty else { return [] }
         let config = self.config
         let embedDim = self.embedDim
+        let attentionInBF16 = weights.attendsInBF16
         return try workspace.withLock { (workspace) throws(CLIPError) -> [VisionFeatures] in
             if workspace.images < images.count {
-                workspace = VisionWorkspace(config: config, embedDim: embedDim, images: images.count)
+                workspace = VisionWorkspace(config: config, embedDim: embedDim, images: images.count, attentionInBF16: attentionInBF16)
             }
             let current = workspace
             return try kernel { () throws(TensorError) in try forward(images, tapLayers: tapLayers, workspace: current) }
@@ -146,7 +148,9 @@ final class VisionWorkspace: Sendable {
     /// Scratch for the residual blocks.
     let blocks: BlockWorkspace
 
-    init(config: VisionConfig, embedDim: Int, images: Int) {
+    /// `attentionInBF16`: the blocks' attention runs in bf16 and so needs a buffer for its
+    /// rounded probabilities.
+    init(config: VisionConfig, embedDim: Int, images: Int, attentionInBF16: Bool) {
         let tokens = config.patchCount + 1
         self.images = images
         patches = AlignedFloats(count: config.patchCount * 3 * config.patchSize * config.patchSize)
@@ -154,6 +158,7 @@ final class VisionWorkspace: Sendable {
         pooled = AlignedFloats(count: config.width)
         embedding = AlignedFloats(count: embedDim)
         blocks = BlockWorkspace(
-            rows: images * tokens, scoreLength: tokens, width: config.width, heads: config.heads, mlpWidth: config.mlpWidth)
+            rows: images * tokens, scoreLength: tokens, width: config.width, heads: config.heads, mlpWidth: config.mlpWidth,
+            attentionInBF16: attentionInBF16)
     }
 }

@@ -22,6 +22,9 @@ public struct VisionWeights: Sendable {
     /// `proj`, `[width, embedDim]`, no bias.
     public let projection: LinearWeights
 
+    /// Whether the blocks' attention runs in bf16 (their projections are packed in bf16).
+    var attendsInBF16: Bool { blocks.contains(where: \.attendsInBF16) }
+
     /// Loads the `visual.*` tensors of `file`, packing every matmul weight in `precision`;
     /// a missing or mis-shaped tensor throws an error naming its key.
     public init(
