@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import Testing
 @testable import Service
 
@@ -80,6 +81,31 @@ import Testing
         #expect(Set(rendered.samples) == Set(reference.samples))
         for sample in reference.samples where !rendered.samples.contains(sample) {
             Issue.record("missing or different: \(sample)")
+        }
+    }
+
+    /// A sampled gauge shows the value its sampler gives at each rendering, as a gauge set to
+    /// it would; two changes made together land together.
+    @Test func sampledGaugesAndPairedChangesRenderAsPlainUpdates() throws {
+        let value = Mutex<Double>(0)
+        let sampled = PrometheusRegistry()
+        try sampled.gauge("in_flight", help: "Now.") { value.withLock { $0 } }
+        let counter = try sampled.counter("served_total", help: "Served.", labelNames: ["route"])
+        let histogram = try sampled.histogram("took_seconds", help: "Took.", labelNames: ["route"], buckets: [0.1, 1])
+        let plain = PrometheusRegistry()
+        let gauge = try plain.gauge("in_flight", help: "Now.")
+        let plainCounter = try plain.counter("served_total", help: "Served.", labelNames: ["route"])
+        let plainHistogram = try plain.histogram("took_seconds", help: "Took.", labelNames: ["route"], buckets: [0.1, 1])
+        for (now, took) in [(3.0, 0.05), (1.0, 0.5), (0.0, 2.0)] {
+            value.withLock { $0 = now }
+            gauge.set(now)
+            sampled.change(
+                counter.family, labelValues: ["/a"], { $0.add(1, labelValues: ["/a"]) },
+                and: histogram.family, labelValues: ["/a"], { $0.observe(took, labelValues: ["/a"]) })
+            plainCounter.increment(labelValues: ["/a"])
+            plainHistogram.observe(took, labelValues: ["/a"])
+            #expect(sampled.render() == plain.render())
+            #expect(sampled.render().contains("in_flight \(PrometheusText.number(now))\n"))
         }
     }
 

@@ -28,6 +28,15 @@ public final class PrometheusRegistry: Sendable {
         PrometheusGauge(family: try register(MetricFamily(name: name, help: help, type: .gauge, labelNames: labelNames)))
     }
 
+    /// Registers a gauge without labels whose value `sample` gives when the registry renders:
+    /// for a value its owner keeps anyway (in an atomic), so that updating it takes no lock.
+    public func gauge(
+        _ name: String, help: String, sampling sample: @escaping @Sendable () -> Double
+    ) throws(MetricsRegistrationError) {
+        let handle = try register(MetricFamily(name: name, help: help, type: .gauge, labelNames: []))
+        state.withLock { $0.samplers.append((handle.index, sample)) }
+    }
+
     /// Registers a histogram with the given bucket upper bounds, which must be finite and
     /// increasing; the `+Inf` bucket is always added.
     public func histogram(
@@ -44,7 +53,10 @@ public final class PrometheusRegistry: Sendable {
     /// Every family in the text exposition format 0.0.4: families sorted by name, series
     /// sorted by label values, so the same state always renders the same text.
     public func render() -> String {
-        let families = state.withLock { $0.families }
+        var (families, samplers) = state.withLock { ($0.families, $0.samplers) }
+        for (index, sample) in samplers {
+            families[index].set(sample(), labelValues: [])
+        }
         var text = ""
         for family in families.sorted(by: { $0.name < $1.name }) {
             family.render(into: &text)
@@ -82,6 +94,19 @@ public final class PrometheusRegistry: Sendable {
         state.withLock { state in change(&state.families[handle.index]) }
     }
 
+    /// Two changes under one acquisition of the lock, for updates that always come together
+    /// (a request's counter and its duration).
+    func change(
+        _ first: FamilyHandle, labelValues firstLabels: [String], _ firstChange: (inout MetricFamily) -> Void,
+        and second: FamilyHandle, labelValues secondLabels: [String], _ secondChange: (inout MetricFamily) -> Void
+    ) {
+        precondition(firstLabels.count == first.labelCount && secondLabels.count == second.labelCount, "wrong label count")
+        state.withLock { state in
+            firstChange(&state.families[first.index])
+            secondChange(&state.families[second.index])
+        }
+    }
+
     /// Removes every series of family `handle`.
     func removeAllSeries(_ handle: FamilyHandle) {
         state.withLock { state in state.families[handle.index].removeAllSeries() }
@@ -89,6 +114,8 @@ public final class PrometheusRegistry: Sendable {
 
     private struct State {
         var families: [MetricFamily] = []
+        /// The gauges sampled at rendering: family index and how to read the value.
+        var samplers: [(index: Int, sample: @Sendable () -> Double)] = []
     }
 }
 

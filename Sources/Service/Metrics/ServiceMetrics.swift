@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The service's metrics, served at `GET /metrics` in the Prometheus text format 0.0.4.
 ///
 /// Every family is declared here, by name, with base units (seconds) and bounded labels:
@@ -17,7 +19,9 @@ public final class ServiceMetrics: Sendable {
     private let inferenceDuration: PrometheusHistogram
     private let batchSize: PrometheusHistogram
     private let queueDepth: PrometheusGauge
-    private let requestsInFlight: PrometheusGauge
+    /// Requests being handled now, read by the registry when it renders (it changes twice
+    /// per request, so it is kept out of the registry's lock).
+    private let requestsInFlight = Atomic<Int>(0)
     private let promptSets: PrometheusGauge
     private let openConnections: PrometheusGauge
     private let modelInfo: PrometheusGauge
@@ -77,7 +81,6 @@ public final class ServiceMetrics: Sendable {
             "inctrl_batch_size", help: "Queries in each vision forward the model ran (dynamic batching; 1: alone).",
             buckets: Self.batchSizeBuckets)
         queueDepth = try registry.gauge("inctrl_queue_depth", help: "Requests waiting for the model now.")
-        requestsInFlight = try registry.gauge("inctrl_requests_in_flight", help: "Requests being handled now.")
         promptSets = try registry.gauge("inctrl_prompt_sets", help: "Prompt sets stored.")
         openConnections = try registry.gauge("inctrl_open_connections", help: "Client connections open now.")
         modelInfo = try registry.gauge(
@@ -106,6 +109,10 @@ public final class ServiceMetrics: Sendable {
             "inctrl_store_changes_total",
             help: "Changes other replicas made to the shared store that this replica followed, by kind (resynchronize: after notices may have been missed).",
             labelNames: ["kind"])
+        // Weak: the registry holds the sampler, and this object holds the registry.
+        try registry.gauge("inctrl_requests_in_flight", help: "Requests being handled now.") { [weak self] in
+            Double(self?.requestsInFlight.load(ordering: .relaxed) ?? 0)
+        }
     }
 
     /// The registry in the text exposition format, for `GET /metrics`.
@@ -124,8 +131,10 @@ public final class ServiceMetrics: Sendable {
         let routeLabel = route.flatMap { routePatterns.contains($0) ? $0 : nil } ?? Self.unmatchedRoute
         let methodLabel = Self.standardMethods.contains(method) ? method : "OTHER"
         let statusLabel = (100...599).contains(status) ? String(status) : "invalid"
-        requests.increment(labelValues: [routeLabel, methodLabel, statusLabel])
-        requestDuration.observe(duration, labelValues: [routeLabel])
+        let seconds = duration.inSeconds
+        registry.change(
+            requests.family, labelValues: [routeLabel, methodLabel, statusLabel], { $0.add(1, labelValues: [routeLabel, methodLabel, statusLabel]) },
+            and: requestDuration.family, labelValues: [routeLabel], { $0.observe(seconds, labelValues: [routeLabel]) })
     }
 
     /// The methods RFC 9110 §9 defines (and PATCH), kept as label values; any other method
@@ -154,12 +163,12 @@ public final class ServiceMetrics: Sendable {
 
     /// Notes that a request started being handled; pair with `requestFinished()`.
     public func requestStarted() {
-        requestsInFlight.increment()
+        requestsInFlight.add(1, ordering: .relaxed)
     }
 
     /// Notes that a request finished being handled.
     public func requestFinished() {
-        requestsInFlight.decrement()
+        requestsInFlight.subtract(1, ordering: .relaxed)
     }
 
     /// Sets the number of prompt sets stored.
