@@ -39,7 +39,7 @@ extension InCTRLService {
                 }
                 // A full queue refuses a query before its image is read: under a flood,
                 // rejection costs a head, not a body.
-                if route.pattern.hasPrefix("/score"), let model = registry.servingModel, model.queueDepth >= model.capacity {
+                if route.pattern.hasPrefix("/score"), let model = registry.servingModel, !decodingQueries.haveRoom(for: 1, in: model) {
                     metrics.recordRejection(.queueFull)
                     throw APIError.queueFull(retryAfterSeconds: configuration.retryAfterSeconds)
                 }

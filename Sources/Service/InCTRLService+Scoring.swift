@@ -22,10 +22,14 @@ extension InCTRLService {
             throw APIError(.imageTooLarge, "The image is \(image.count) bytes; the limit is \(configuration.maxImageBytes).")
         }
 
-        // Refuse at once when the queue is full, before spending a core on decoding an image
-        // that would only be turned away (the admission itself happens in the model actor).
-        guard model.queueDepth < model.capacity else { throw ModelActor.AdmissionError.queueFull(capacity: model.capacity) }
+        // Refuse at once when the queue is full, counting the images being decoded, before
+        // spending a core on decoding an image that would only be turned away (the admission
+        // itself happens in the model actor).
+        guard let places = decodingQueries.reserve(1, in: model) else {
+            throw ModelActor.AdmissionError.queueFull(capacity: model.capacity)
+        }
         let prepared = try await offload { [pipeline] in try pipeline.prepare(image) }
+        places.release()
         let (result, timing) = try await model.score(image: prepared.tensor, promptSet: entry.features, textPrior: entry.prior)
         metrics.recordQueueWait(.seconds(timing.queue))
         metrics.recordInference(.score, duration: .seconds(timing.compute))
@@ -90,7 +94,7 @@ extension InCTRLService {
         let requestedThreshold = try threshold(in: request)
         let model = try await registry.model()
         let entry = try await registry.entry(try promptSetID(promptSetText))
-        guard model.queueDepth + images.count <= model.capacity else {
+        guard let places = decodingQueries.reserve(images.count, in: model) else {
             throw ModelActor.AdmissionError.queueFull(capacity: model.capacity)
         }
 
@@ -103,6 +107,7 @@ extension InCTRLService {
                 return Result { try pipeline.prepare(image) }.mapError { self.apiError($0) }
             }
         }
+        places.release()
         let decoded = prepared.compactMap { try? $0.get() }
         var results: [InCTRLScore] = []
         var timing: ModelActor.Timing?

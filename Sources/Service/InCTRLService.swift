@@ -38,6 +38,8 @@ public final class InCTRLService: Sendable {
 
     /// Decoding and pre-processing of query images, under the configured limits.
     let pipeline: ImagePipeline
+    /// Query images being decoded, counted against the model queue's capacity.
+    let decodingQueries = DecodingQueries()
     private let server = Mutex<ServerObservation?>(nil)
 
     /// What the service reads from the HTTP server it runs in.
