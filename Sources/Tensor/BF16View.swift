@@ -23,11 +23,8 @@ public struct BF16View {
 
     /// The same memory with the last two dimensions swapped (a transpose, no copy).
     public var transposed: BF16View {
-        var view = self
-        guard shape.count >= 2 else { return view }
-        view.shape.swapAt(shape.count - 1, shape.count - 2)
-        view.strides.swapAt(strides.count - 1, strides.count - 2)
-        return view
+        let swapped = layout.transposed
+        return BF16View(base, shape: swapped.shape, strides: swapped.strides)
     }
 
     /// Number of dimensions.
