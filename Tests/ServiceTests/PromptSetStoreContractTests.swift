@@ -227,7 +227,7 @@ import Testing
     @Test(arguments: StoreBackend.all) func concurrentIdenticalSavesStoreOneSet(_ backend: StoreBackend) async throws {
         let fixture = try await StoreFixture(backend)
         let replica = fixture.another()
-        try await replica.open()
+        _ = try await replica.open()
         let images = PromptSetTestData.images(set: 9, shots: 4, count: 200_000)
         let stored = try await withThrowingTaskGroup(of: PromptSetRecord.self) { group in
             for attempt in 0..<8 {

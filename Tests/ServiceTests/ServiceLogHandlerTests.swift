@@ -11,8 +11,24 @@ struct ServiceLogHandlerTests {
         let lines = Mutex<[String]>([])
         var handler = ServiceLogHandler(label: "test", format: format, level: .info) { line in lines.withLock { $0.append(line) } }
         handler.metadata = handlerMetadata
-        handler.log(level: .info, message: "hello", metadata: metadata, source: "s", file: "f", function: "g", line: 1)
+        handler.log(event: LogEvent(level: .info, message: "hello", metadata: metadata, source: "s", file: "f", function: "g", line: 1))
         return lines.withLock { $0.first ?? "" }
+    }
+
+    /// An error given beside the message becomes the `error` field, unless the metadata
+    /// already names one.
+    @Test func anErrorBesideTheMessageIsAField() {
+        struct Broken: Error, CustomStringConvertible { var description: String { "disk full" } }
+        let lines = Mutex<[String]>([])
+        let handler = ServiceLogHandler(label: "test", format: .json, level: .info) { line in lines.withLock { $0.append(line) } }
+        for metadata: Logger.Metadata in [[:], ["error": "given"]] {
+            handler.log(event: LogEvent(
+                level: .error, message: "write failed", error: Broken(), metadata: metadata, source: "s", file: "f", function: "g", line: 1))
+        }
+        let written = lines.withLock { $0 }
+        #expect(written.count == 2)
+        #expect(written.first?.hasSuffix(#","error":"disk full"}"#) == true)
+        #expect(written.last?.hasSuffix(#","error":"given"}"#) == true)
     }
 
     @Test func textLinesHaveAUTCTimestampAndSortedQuotedMetadata() throws {

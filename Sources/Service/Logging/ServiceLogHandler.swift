@@ -37,21 +37,20 @@ public struct ServiceLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-        source: String, file: String, function: String, line: UInt
-    ) {
+    public func log(event: LogEvent) {
         // No merge when one side is empty; the line is one string grown in place.
-        let merged: Logger.Metadata
+        var merged: Logger.Metadata
         if metadata.isEmpty {
-            merged = explicit ?? [:]
-        } else if let explicit, !explicit.isEmpty {
+            merged = event.metadata ?? [:]
+        } else if let explicit = event.metadata, !explicit.isEmpty {
             merged = metadata.merging(explicit) { $1 }
         } else {
             merged = metadata
         }
+        // An error given beside the message is a field like the others, unless one is named so.
+        if let error = event.error, merged["error"] == nil { merged["error"] = .string("\(error)") }
         let fields = merged.keys.sorted().map { (key: $0, value: merged[$0]!) }
-        output(Self.line(format: format, label: label, level: level, message: message.description, fields: fields))
+        output(Self.line(format: format, label: label, level: event.level, message: event.message.description, fields: fields))
     }
 
     /// One log line in `format`, with `fields` in the order given (callers sort them by key).
