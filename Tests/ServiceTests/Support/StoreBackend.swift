@@ -34,7 +34,7 @@ final class StoreFixture: Sendable {
             location = try PostgresServer.running().createDatabase()
         }
         store = Self.makeStore(backend, location)
-        try await store.open()
+        _ = try await store.open()
     }
 
     deinit {
