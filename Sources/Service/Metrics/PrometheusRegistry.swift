@@ -88,9 +88,7 @@ public final class PrometheusRegistry: Sendable {
     func change(
         _ handle: FamilyHandle, labelValues: [String], _ change: (inout MetricFamily) -> Void
     ) {
-        precondition(
-            labelValues.count == handle.labelCount,
-            "\(handle.name) has \(handle.labelCount) labels but was given \(labelValues.count) values")
+        Self.checkLabelCount(handle, labelValues)
         state.withLock { state in change(&state.families[handle.index]) }
     }
 
@@ -100,11 +98,20 @@ public final class PrometheusRegistry: Sendable {
         _ first: FamilyHandle, labelValues firstLabels: [String], _ firstChange: (inout MetricFamily) -> Void,
         and second: FamilyHandle, labelValues secondLabels: [String], _ secondChange: (inout MetricFamily) -> Void
     ) {
-        precondition(firstLabels.count == first.labelCount && secondLabels.count == second.labelCount, "wrong label count")
+        Self.checkLabelCount(first, firstLabels)
+        Self.checkLabelCount(second, secondLabels)
         state.withLock { state in
             firstChange(&state.families[first.index])
             secondChange(&state.families[second.index])
         }
+    }
+
+    /// Stops the process when `labelValues` does not give one value per label of `handle`:
+    /// a programming error, as in every Prometheus client.
+    private static func checkLabelCount(_ handle: FamilyHandle, _ labelValues: [String]) {
+        precondition(
+            labelValues.count == handle.labelCount,
+            "\(handle.name) has \(handle.labelCount) labels but was given \(labelValues.count) values")
     }
 
     /// Removes every series of family `handle`.

@@ -132,9 +132,12 @@ public final class ServiceMetrics: Sendable {
         let methodLabel = Self.standardMethods.contains(method) ? method : "OTHER"
         let statusLabel = (100...599).contains(status) ? String(status) : "invalid"
         let seconds = duration.inSeconds
+        let requestLabels = [routeLabel, methodLabel, statusLabel]
+        let durationLabels = [routeLabel]
+        // `requests.increment` and `requestDuration.observe`, under one lock.
         registry.change(
-            requests.family, labelValues: [routeLabel, methodLabel, statusLabel], { $0.add(1, labelValues: [routeLabel, methodLabel, statusLabel]) },
-            and: requestDuration.family, labelValues: [routeLabel], { $0.observe(seconds, labelValues: [routeLabel]) })
+            requests.family, labelValues: requestLabels, { $0.add(1, labelValues: requestLabels) },
+            and: requestDuration.family, labelValues: durationLabels, { $0.observe(seconds, labelValues: durationLabels) })
     }
 
     /// The methods RFC 9110 §9 defines (and PATCH), kept as label values; any other method
