@@ -31,7 +31,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also time oneDNN's matmul alone at each linear layer's shape of the forward, and print the forward's fraction of that rate.")
     var matmulRate = false
 
-    @Option(help: "With --matmul-rate: timed executions of each shape.")
+    @Option(help: "With --matmul-rate: timed executions of each shape, spread evenly over the forward's iterations (at least one after each).")
     var matmulRuns: Int = 100
 
     @Option(name: .customLong("save-io"), help: "Write the input image and its pooled embedding to this safetensors file (`image`, `embedding`), to check other runtimes against.")
@@ -87,12 +87,29 @@ struct BenchCommand: ParsableCommand {
         let image = try Tensor(shape: vision.imageShape) { (buffer) throws(TensorError) in
             generator.fillNormal(buffer, std: 1)
         }
-        for _ in 0..<warmup { _ = try vision.encode(image, tapLayers: bundle.config.tapLayers) }
+        // With --matmul-rate, each forward is followed by its share of every shape's matmul
+        // runs, so the forward and its yardstick see the same moments of a shared machine.
+        let shapes = vision.config.matmuls(embedDim: vision.embedDim).filter { $0.isLinear && $0.rows > 1 }
+        let timings = try matmulRate
+            ? shapes.map { (shape) throws(TensorError) in
+                try LinearTiming(
+                    engine: engine, rows: shape.rows, inFeatures: shape.inner, outFeatures: shape.columns,
+                    hasBias: shape.hasBias, precision: precision)
+            } : []
+        let runsPerRound = (matmulRuns + iterations - 1) / iterations
         var seconds: [Double] = []
-        for _ in 0..<iterations {
+        var matmulSeconds = [[Double]](repeating: [], count: timings.count)
+        for round in 0..<(warmup + iterations) {
             let start = ContinuousClock.now
             _ = try vision.encode(image, tapLayers: bundle.config.tapLayers)
-            seconds.append((ContinuousClock.now - start).inSeconds)
+            let forward = (ContinuousClock.now - start).inSeconds
+            for (index, timing) in timings.enumerated() {
+                for _ in 0..<runsPerRound {
+                    let time = try timing.time()
+                    if round >= warmup { matmulSeconds[index].append(time) }
+                }
+            }
+            if round >= warmup { seconds.append(forward) }
         }
         seconds.sort()
 
@@ -110,7 +127,8 @@ struct BenchCommand: ParsableCommand {
         }
         var keys = [String(format: "forward_flop=%.0f", flops)]
         if matmulRate {
-            keys += try reportMatmulRate(engine: engine, vision: vision.config, embedDim: vision.embedDim, forwardMedian: median)
+            keys += reportMatmulRate(
+                shapes: shapes, seconds: matmulSeconds, vision: vision.config, embedDim: vision.embedDim, forwardMedian: median)
         }
         if let saveIO {
             let features = try vision.encode(image, tapLayers: [])
@@ -125,24 +143,21 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "median_s=%.5f", median))
     }
 
-    /// Times oneDNN's matmul alone at each linear layer's shape (`ComputeEngine.timeLinear`)
-    /// and prints the rate over the forward's mix of them: the time those shapes take, each
-    /// as often as one forward runs it, divides their FLOPs. The forward's fraction of that
+    /// Prints oneDNN's matmul rate at each linear layer's shape (`seconds`: the executions
+    /// of each of `shapes`, timed by `LinearTiming` between the forward's iterations) and
+    /// the rate over the forward's mix of them: the median time of those shapes, each as
+    /// often as one forward runs it, divides their FLOPs. The forward's fraction of that
     /// rate is its whole FLOP count over its median, divided by the rate. The projection of
     /// the class token (one row) and attention's products are left out of the rate.
     private func reportMatmulRate(
-        engine: ComputeEngine, vision: VisionConfig, embedDim: Int, forwardMedian: Double
-    ) throws -> [String] {
-        let shapes = vision.matmuls(embedDim: embedDim).filter { $0.isLinear && $0.rows > 1 }
-        print("oneDNN matmul alone at the forward's linear-layer shapes, \(precision.rawValue), no epilogue, median of \(matmulRuns) runs:")
+        shapes: [VisionMatmul], seconds: [[Double]], vision: VisionConfig, embedDim: Int, forwardMedian: Double
+    ) -> [String] {
+        print("oneDNN matmul alone at the forward's linear-layer shapes, \(precision.rawValue), no epilogue, "
+            + "median of \(seconds.first?.count ?? 0) runs each, between the forward's iterations:")
         var mixSeconds = 0.0
         var mixFLOPs = 0.0
-        for shape in shapes {
-            let times = try engine.timeLinear(
-                rows: shape.rows, inFeatures: shape.inner, outFeatures: shape.columns, hasBias: shape.hasBias,
-                precision: precision, iterations: matmulRuns, warmup: max(3, matmulRuns / 10)
-            ).sorted()
-            let median = Self.percentile(times, 0.5)
+        for (shape, times) in zip(shapes, seconds) {
+            let median = Self.percentile(times.sorted(), 0.5)
             let flops = Double(2 * shape.rows * shape.inner * shape.columns)
             mixSeconds += median * Double(shape.count)
             mixFLOPs += flops * Double(shape.count)
