@@ -180,11 +180,24 @@ public final class InCTRLModel: Sendable {
             anomalousEmbeddings: Array(vectors[normal.count...]))
     }
 
-    /// The cached features of a prompt set of normalised images (at least one).
-    public func promptSetFeatures(images: [Tensor]) throws(InCTRLError) -> PromptSetFeatures {
+    /// The features of `images` from stacked vision forwards of at most `batchSize` images
+    /// each, in order: bit for bit what ``imageFeatures(_:)`` gives for each image alone.
+    func imageFeatures(_ images: [Tensor], batchSize: Int) throws(InCTRLError) -> [ImageFeatures] {
+        let size = max(1, batchSize)
+        var features: [ImageFeatures] = []
+        features.reserveCapacity(images.count)
+        for first in stride(from: 0, to: images.count, by: size) {
+            features += try imageFeatures(Array(images[first..<min(first + size, images.count)]))
+        }
+        return features
+    }
+
+    /// The cached features of a prompt set of normalised images (at least one). The shots'
+    /// vision forwards run stacked, `batchSize` at a time (as queries are batched; each
+    /// shot's features are those it gets alone, so the result does not depend on it).
+    public func promptSetFeatures(images: [Tensor], batchSize: Int = 1) throws(InCTRLError) -> PromptSetFeatures {
         guard !images.isEmpty else { throw .emptyPromptSet }
-        var shots: [ImageFeatures] = []
-        for image in images { shots.append(try imageFeatures(image)) }
+        let shots = try imageFeatures(images, batchSize: batchSize)
         do {
             return try PromptSetFeatures(shots: shots, adapter: weights.adapter, engine: scorer.engine)
         } catch {
@@ -195,13 +208,13 @@ public final class InCTRLModel: Sendable {
     /// The features of a prompt set and, when it has at least two shots, each shot scored
     /// against the other K − 1 (leave-one-out), in shot order: what scoring that shot against
     /// a set registered from the other K − 1 images gives, bit for bit, as the features of
-    /// each image do not depend on the others'.
+    /// each image do not depend on the others'. The forwards run `batchSize` at a time, as in
+    /// ``promptSetFeatures(images:batchSize:)``.
     public func promptSetFeatures(
-        images: [Tensor], leaveOneOutWith textPrior: TextPrior
+        images: [Tensor], leaveOneOutWith textPrior: TextPrior, batchSize: Int = 1
     ) throws(InCTRLError) -> (features: PromptSetFeatures, leaveOneOut: [InCTRLScore]) {
         guard !images.isEmpty else { throw .emptyPromptSet }
-        var shots: [ImageFeatures] = []
-        for image in images { shots.append(try imageFeatures(image)) }
+        let shots = try imageFeatures(images, batchSize: batchSize)
         do {
             let features = try PromptSetFeatures(shots: shots, adapter: weights.adapter, engine: scorer.engine)
             guard shots.count >= 2 else { return (features, []) }

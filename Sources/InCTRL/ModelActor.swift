@@ -114,18 +114,22 @@ public actor ModelActor {
         return (results[0], timing)
     }
 
-    /// Computes a prompt set's cached features from its normalised images.
+    /// Computes a prompt set's cached features from its normalised images, their vision
+    /// forwards stacked up to `batching.maxBatch` at a time.
     public func promptSetFeatures(images: [Tensor]) async throws -> (result: PromptSetFeatures, timing: Timing) {
-        let model = self.model
-        return try await run { () throws(InCTRLError) in try model.promptSetFeatures(images: images) }
+        let (model, batchSize) = (self.model, batching.maxBatch)
+        return try await run { () throws(InCTRLError) in try model.promptSetFeatures(images: images, batchSize: batchSize) }
     }
 
-    /// Computes a prompt set's features and its shots' leave-one-out scores.
+    /// Computes a prompt set's features and its shots' leave-one-out scores, the forwards
+    /// stacked as in ``promptSetFeatures(images:)``.
     public func promptSetFeatures(
         images: [Tensor], leaveOneOutWith textPrior: TextPrior
     ) async throws -> (result: (features: PromptSetFeatures, leaveOneOut: [InCTRLScore]), timing: Timing) {
-        let model = self.model
-        return try await run { () throws(InCTRLError) in try model.promptSetFeatures(images: images, leaveOneOutWith: textPrior) }
+        let (model, batchSize) = (self.model, batching.maxBatch)
+        return try await run { () throws(InCTRLError) in
+            try model.promptSetFeatures(images: images, leaveOneOutWith: textPrior, batchSize: batchSize)
+        }
     }
 
     /// Scores normalised images against a prompt set, in order. The images hold a place in

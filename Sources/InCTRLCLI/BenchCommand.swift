@@ -49,10 +49,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "With --shots: timed prompt-set registrations per K, each with a new class name.")
     var registrations: Int = 3
 
+    @Option(help: "With --shots: the most shots of a registration in one stacked vision forward, as the service's max_batch (1: one by one).")
+    var maxBatch: Int = 8
+
     func validate() throws {
         guard iterations > 0 else { throw ValidationError("--iterations must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
         guard registrations > 0 else { throw ValidationError("--registrations must be at least 1") }
+        guard maxBatch > 0 else { throw ValidationError("--max-batch must be at least 1") }
         guard matmulRuns > 0 else { throw ValidationError("--matmul-runs must be at least 1") }
         if shots == nil, images != nil { throw ValidationError("--images needs --shots") }
         if shots != nil, batches != nil { throw ValidationError("--shots and --batches time different things; give one") }
@@ -236,8 +240,9 @@ extension BenchCommand {
         print("images: \(inputs.count) from \(images ?? Self.defaultImageDirectory), used in turn for prompts and queries")
         var keys: [String] = []
         for k in shots {
-            // Registration: decode and pre-process K images, K vision forwards, the derived
-            // prompt-set features, and the 242-prompt text prior of a class name not seen before.
+            // Registration: decode and pre-process K images, K vision forwards (stacked up to
+            // --max-batch at a time, as the service runs them), the derived prompt-set
+            // features, and the 242-prompt text prior of a class name not seen before.
             var registerSeconds: [Double] = []
             var split: [(prepare: Double, vision: Double, text: Double)] = []
             var promptSet: PromptSetFeatures?
@@ -251,7 +256,7 @@ extension BenchCommand {
                     return try prepare(input.bytes, path: input.path, pipeline).tensor
                 }
                 let prepared = ContinuousClock.now
-                promptSet = try inctrl.promptSetFeatures(images: tensors)
+                promptSet = try inctrl.promptSetFeatures(images: tensors, batchSize: maxBatch)
                 let encoded = ContinuousClock.now
                 prior = try inctrl.textPrior(className: "bench part k\(k) round \(round)")
                 let finished = ContinuousClock.now

@@ -88,6 +88,26 @@ import Testing
         #expect(actor.queueDepth == 0)
     }
 
+    /// A prompt set's features and leave-one-out scores as bits, for comparing registrations.
+    static func bits(_ features: PromptSetFeatures, _ leaveOneOut: [InCTRLScore]) -> [UInt32] {
+        (features.normalizedTaps.flatMap(\.scalars) + features.prototype).map(\.bitPattern) + leaveOneOut.flatMap(bits)
+    }
+
+    @Test(arguments: [1, 2, 3, 8])
+    func registrationStacksItsShotsAndGetsTheBitsOfEachAlone(maxBatch: Int) async throws {
+        let sets = try Sets()
+        let shots = Array(sets.images[0..<5])
+        let prior = sets.sets[0].1
+        let alone = try sets.model.promptSetFeatures(images: shots, leaveOneOutWith: prior, batchSize: 1)
+        let (actor, _) = Self.actor(sets.model, batching: .init(maxBatch: maxBatch))
+        let stacked = try await actor.promptSetFeatures(images: shots, leaveOneOutWith: prior).result
+        #expect(stacked.features.shots == 5)
+        #expect(Self.bits(stacked.features, stacked.leaveOneOut) == Self.bits(alone.features, alone.leaveOneOut))
+        let plain = try await actor.promptSetFeatures(images: shots).result
+        #expect(Self.bits(plain, []) == Self.bits(alone.features, []))
+        #expect(actor.queueDepth == 0)
+    }
+
     @Test func batchesHoldAtMostMaxBatchAndOneTurnsBatchingOff() async throws {
         let sets = try Sets()
         for (maxBatch, expected) in [(3, [3, 3, 2]), (1, [1, 1, 1, 1, 1, 1, 1, 1])] {
