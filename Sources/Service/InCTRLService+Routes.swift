@@ -123,7 +123,7 @@ extension InCTRLService {
             requestID: requestID, method: request.method.rawValue, path: request.path,
             route: label.pattern ?? ServiceMetrics.unmatchedRoute, status: response.status.code,
             milliseconds: (duration.inSeconds * 10_000).rounded() / 10, bytesIn: request.body.count,
-            bytesOut: response.body.count, remote: request.remoteAddress.map { "\($0)" } ?? "-", keyID: label.keyID ?? "-"))
+            bytesOut: response.body.count, remote: request.remoteAddress?.description ?? "-", keyID: label.keyID ?? "-"))
         return response
     }
 
