@@ -1,5 +1,5 @@
 /// What every connection of a server shares: limits, timeouts, the body budget, the head
-/// check and the handler.
+/// check and the handlers.
 struct ConnectionSettings: Sendable {
     let parserLimits: HTTPParserLimits
     let timeouts: ConnectionStateMachine.Timeouts
@@ -10,12 +10,16 @@ struct ConnectionSettings: Sendable {
     let bodyBudget: BodyBudget
     let overloadRefusalDelay: Duration
     let headCheck: HTTPHeadCheck?
+    let immediateHandler: HTTPImmediateHandler?
     let handler: HTTPHandler
     /// The TLS context connections make their sessions from; nil for plain HTTP. Set by
     /// `HTTPServer.start`, which reads the files.
     var tls: TLSContext?
 
-    init(configuration: HTTPServer.Configuration, headCheck: HTTPHeadCheck?, handler: @escaping HTTPHandler) {
+    init(
+        configuration: HTTPServer.Configuration, headCheck: HTTPHeadCheck?, immediateHandler: HTTPImmediateHandler? = nil,
+        handler: @escaping HTTPHandler
+    ) {
         parserLimits = configuration.parserLimits
         timeouts = configuration.timeouts
         maxPipelinedRequests = configuration.maxPipelinedRequests
@@ -25,6 +29,7 @@ struct ConnectionSettings: Sendable {
         bodyBudget = BodyBudget(limit: configuration.maxInflightBodyBytes)
         overloadRefusalDelay = configuration.overloadRefusalDelay
         self.headCheck = headCheck
+        self.immediateHandler = immediateHandler
         self.handler = handler
     }
 }

@@ -177,11 +177,12 @@ struct ConnectionStateMachine: Sendable {
     var deadline: ContinuousClock.Instant? {
         if isHandshaking { return handshakeDeadline }
         if let lingeringDeadline { return lingeringDeadline }
-        var earliest = writeStalledSince.map { $0 + timeouts.write }
-        if let inputDeadline {
-            earliest = min(earliest ?? inputDeadline, inputDeadline)
-        }
-        return earliest
+        // Compared by hand: this runs after every turn of every connection.
+        let inputDeadline = inputDeadline
+        guard let writeStalledSince else { return inputDeadline }
+        let writeDeadline = writeStalledSince + timeouts.write
+        guard let inputDeadline, inputDeadline < writeDeadline else { return writeDeadline }
+        return inputDeadline
     }
 
     private var inputDeadline: ContinuousClock.Instant? {

@@ -563,6 +563,13 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
                 queueResponse(response, context: context)
                 wroteResponse = true
             case .handle(let request, let context, let bodyReservation):
+                if let immediateHandler = settings.immediateHandler, let response = immediateHandler(request) {
+                    // Answered at once: as if a handler had returned without suspending.
+                    settings.bodyBudget.release(bodyReservation)
+                    queueResponse(response, context: context)
+                    wroteResponse = true
+                    continue
+                }
                 handlerGeneration += 1
                 let generation = handlerGeneration
                 inFlight = InFlight(task: nil, context: context, generation: generation, bodyReservation: bodyReservation)

@@ -124,12 +124,28 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 extension String {
     /// Compares two strings byte by byte, folding only ASCII letters: field names, methods of
     /// other case and tokens such as `chunked` are ASCII by grammar (RFC 9110 §5.1, §5.6.2).
+    ///
+    /// Names differ in length or in their first bytes far more often than not, and this runs
+    /// for every header of every response, so the bytes are compared through their
+    /// contiguous storage rather than by iterating both views.
     func equalsIgnoringASCIICase(_ other: String) -> Bool {
-        let lhs = utf8
-        let rhs = other.utf8
-        guard lhs.count == rhs.count else { return false }
-        for (a, b) in zip(lhs, rhs) where a != b {
+        guard utf8.count == other.utf8.count else { return false }
+        let compared: Bool?? = utf8.withContiguousStorageIfAvailable { lhs in
+            other.utf8.withContiguousStorageIfAvailable { rhs in Self.bytesEqualIgnoringASCIICase(lhs, rhs) }
+        }
+        if let compared, let compared { return compared }
+        for (a, b) in zip(utf8, other.utf8) where a != b {
             guard HTTPSyntax.lowercased(a) == HTTPSyntax.lowercased(b) else { return false }
+        }
+        return true
+    }
+
+    /// Whether two byte runs of the same length are equal, folding only ASCII letters.
+    private static func bytesEqualIgnoringASCIICase(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
+        for index in lhs.indices {
+            let a = lhs[index]
+            let b = rhs[index]
+            if a != b, HTTPSyntax.lowercased(a) != HTTPSyntax.lowercased(b) { return false }
         }
         return true
     }

@@ -19,11 +19,11 @@ extension HTTPResponse {
         guard (200...999).contains(status.code) else {
             return "status \(status.code) is not a final status code"
         }
-        guard status.reasonPhrase.utf8.allSatisfy(HTTPSyntax.isFieldValueCharacter) else {
+        guard HTTPSyntax.allBytes(of: status.reasonPhrase, satisfy: HTTPSyntax.isFieldValueCharacter) else {
             return "the reason phrase contains control characters"
         }
         for field in headers {
-            guard !field.name.isEmpty, field.name.utf8.allSatisfy(HTTPSyntax.isTokenCharacter) else {
+            guard !field.name.isEmpty, HTTPSyntax.allBytes(of: field.name, satisfy: HTTPSyntax.isTokenCharacter) else {
                 return "the header name '\(field.name)' is not a token"
             }
             guard field.valueBytes.allSatisfy(HTTPSyntax.isFieldValueCharacter) else {
@@ -44,15 +44,15 @@ extension HTTPResponse {
     func serialize(
         into buffer: inout [UInt8], context: ResponseContext, closesConnection: Bool, date: [UInt8], serverName: String
     ) {
-        buffer.append(contentsOf: "HTTP/1.1 ".utf8)
+        buffer.appendLiteral("HTTP/1.1 ")
         buffer.appendDecimal(status.code)
         buffer.append(HTTPSyntax.space)
-        buffer.append(contentsOf: status.reasonPhrase.utf8)
-        buffer.append(contentsOf: "\r\n".utf8)
+        buffer.appendUTF8(status.reasonPhrase)
+        buffer.appendLiteral("\r\n")
         if !headers.contains("Date") {
-            buffer.append(contentsOf: "Date: ".utf8)
+            buffer.appendLiteral("Date: ")
             buffer.append(contentsOf: date)
-            buffer.append(contentsOf: "\r\n".utf8)
+            buffer.appendLiteral("\r\n")
         }
         if !serverName.isEmpty && !headers.contains("Server") {
             buffer.appendField(name: "Server", value: serverName)
@@ -68,23 +68,23 @@ extension HTTPResponse {
         let isHead = context.method == .head
         // RFC 9110 §8.6: no Content-Length on 1xx/204; 304 describes a representation not sent.
         if !status.forbidsContent {
-            buffer.append(contentsOf: "Content-Length: ".utf8)
+            buffer.appendLiteral("Content-Length: ")
             // RFC 9110 §9.3.2: a HEAD response may state the length a GET would have had; a
             // handler that skipped building the body can still say so.
             if isHead, body.isEmpty, let declaredLength, !declaredLength.isEmpty, declaredLength.utf8.allSatisfy(HTTPSyntax.isDigit) {
-                buffer.append(contentsOf: declaredLength.utf8)
+                buffer.appendUTF8(declaredLength)
             } else {
                 buffer.appendDecimal(body.count)
             }
-            buffer.append(contentsOf: "\r\n".utf8)
+            buffer.appendLiteral("\r\n")
         }
         if closesConnection {
-            buffer.append(contentsOf: "Connection: close\r\n".utf8)
+            buffer.appendLiteral("Connection: close\r\n")
         } else if !context.version.isAtLeastHTTP1_1 {
             // RFC 9112 §9.3: an HTTP/1.0 client only keeps the connection if told so.
-            buffer.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+            buffer.appendLiteral("Connection: keep-alive\r\n")
         }
-        buffer.append(contentsOf: "\r\n".utf8)
+        buffer.appendLiteral("\r\n")
         if !isHead && !status.forbidsContent {
             buffer.append(contentsOf: body)
         }
@@ -94,18 +94,30 @@ extension HTTPResponse {
 extension Array where Element == UInt8 {
     /// Appends `name: value` and CRLF.
     mutating func appendField(name: String, value: String) {
-        append(contentsOf: name.utf8)
-        append(contentsOf: ": ".utf8)
-        append(contentsOf: value.utf8)
-        append(contentsOf: "\r\n".utf8)
+        appendUTF8(name)
+        appendLiteral(": ")
+        appendUTF8(value)
+        appendLiteral("\r\n")
     }
 
     /// Appends `name: value` and CRLF, the value's octets as they are.
     mutating func appendField(name: String, valueBytes: [UInt8]) {
-        append(contentsOf: name.utf8)
-        append(contentsOf: ": ".utf8)
+        appendUTF8(name)
+        appendLiteral(": ")
         append(contentsOf: valueBytes)
-        append(contentsOf: "\r\n".utf8)
+        appendLiteral("\r\n")
+    }
+
+    /// Appends the UTF-8 of a literal, copied from where the program keeps it.
+    mutating func appendLiteral(_ text: StaticString) {
+        text.withUTF8Buffer { append(contentsOf: $0) }
+    }
+
+    /// Appends the UTF-8 of `text`, copied at once from its contiguous storage (which every
+    /// native string has) rather than through its UTF-8 view.
+    mutating func appendUTF8(_ text: String) {
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { append(contentsOf: $0) }
+        if copied == nil { append(contentsOf: text.utf8) }
     }
 
     /// Appends a non-negative integer in decimal, without building a String.

@@ -60,10 +60,15 @@ public final class HTTPServer: Sendable {
 
     /// A server that answers every request with `handler`. A request that announces a body is
     /// first put to `headCheck`, which may refuse it before the body is read (see
-    /// `HTTPHeadCheck`). Nothing happens until `start`.
-    public init(configuration: Configuration = Configuration(), headCheck: HTTPHeadCheck? = nil, handler: @escaping HTTPHandler) {
+    /// `HTTPHeadCheck`); `immediateHandler`, if any, may answer a request at once instead of
+    /// `handler` (see `HTTPImmediateHandler`). Nothing happens until `start`.
+    public init(
+        configuration: Configuration = Configuration(), headCheck: HTTPHeadCheck? = nil,
+        immediateHandler: HTTPImmediateHandler? = nil, handler: @escaping HTTPHandler
+    ) {
         self.configuration = configuration
-        settings = ConnectionSettings(configuration: configuration, headCheck: headCheck, handler: handler)
+        settings = ConnectionSettings(
+            configuration: configuration, headCheck: headCheck, immediateHandler: immediateHandler, handler: handler)
     }
 
     /// A server that answers through `router` (404, 405 and OPTIONS included). Those answers

@@ -79,6 +79,13 @@ enum HTTPSyntax {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 
+    /// Whether every UTF-8 byte of `text` satisfies `predicate`, scanned in its contiguous
+    /// storage when it has one.
+    static func allBytes(of text: String, satisfy predicate: (UInt8) -> Bool) -> Bool {
+        if let result = text.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(predicate) }) { return result }
+        return text.utf8.allSatisfy(predicate)
+    }
+
     /// Folds an ASCII upper-case letter to lower case; other bytes are unchanged.
     static func lowercased(_ byte: UInt8) -> UInt8 {
         (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte

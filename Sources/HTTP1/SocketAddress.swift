@@ -15,11 +15,21 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     /// The port.
     public let port: Int
 
+    /// `127.0.0.1:8080` or `[::1]:8080`: written once, when the address is made, since a
+    /// connection's address is shown in every one of its requests' access-log lines.
+    public let description: String
+
     /// An address from its parts.
     public init(family: Family, host: String, port: Int) {
         self.family = family
         self.host = host
         self.port = port
+        description = Self.text(family: family, host: host, port: port)
+    }
+
+    /// `host:port`, with an IPv6 host in brackets.
+    static func text(family: Family, host: String, port: Int) -> String {
+        family == .ipv6 ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// The address a `sockaddr` holds, or nil for families other than IPv4 and IPv6.
@@ -67,10 +77,5 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
         guard converted else { return nil }
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// `127.0.0.1:8080` or `[::1]:8080`.
-    public var description: String {
-        family == .ipv6 ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }

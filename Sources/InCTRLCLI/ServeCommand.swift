@@ -58,7 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let service = try InCTRLService(configuration: settings, store: store, logger: logger, logWriter: logWriter)
 
-        let server = HTTPServer(configuration: settings.httpServer, headCheck: service.headCheck, handler: service.handler)
+        let server = HTTPServer(
+            configuration: settings.httpServer, headCheck: service.headCheck, immediateHandler: service.immediateHandler,
+            handler: service.handler)
         service.runs(in: server)
 
         try server.start()

@@ -14,6 +14,27 @@ extension InCTRLService {
         return { [self] request in await self.instrumented(request, routes) }
     }
 
+    /// The server's immediate handler: `GET /healthz`, answered on the event loop without a
+    /// task, with the same response, request id, metrics and access-log line as through
+    /// `handler` (its route needs no key, no rate limit and no waiting). Every other request
+    /// goes to `handler`.
+    public var immediateHandler: HTTPImmediateHandler {
+        { [self] request in
+            guard request.method == .get, request.path == "/healthz" else { return nil }
+            let started = DispatchTime.now()
+            let (request, requestID) = Self.identified(request)
+            metrics.requestStarted()
+            let label = RequestLabels()
+            label.set(pattern: "/healthz")
+            return finish(request, requestID, Self.healthResponse, label: label, started: started)
+        }
+    }
+
+    /// `GET /healthz`'s answer.
+    static var healthResponse: HTTPResponse {
+        HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: healthyBody)
+    }
+
     /// The head check for the server: from a request's head alone, before its body is read,
     /// the router's 404 and 405, the API key's 401 and 403, a 404 for a prompt set that is
     /// not registered (in the path, or in `/score`'s `prompt_set` parameter), and a query's
@@ -68,9 +89,7 @@ extension InCTRLService {
             access[RouteKey(method: method, pattern: pattern)] = allowed
         }
         route(.get, "/", .open) { service, request in service.console(request) }
-        route(.get, "/healthz", .open) { _, _ in
-            HTTPResponse(status: .ok, headers: ["Content-Type": "application/json"], body: Self.healthyBody)
-        }
+        route(.get, "/healthz", .open) { _, _ in Self.healthResponse }
         route(.get, "/readyz", .open) { service, _ in try await service.readiness() }
         route(.get, "/metrics", .metrics) { service, _ in await service.metricsResponse() }
         route(.get, "/openapi.yaml", .anyKey) { service, _ in service.openAPIDocument() }
@@ -109,12 +128,27 @@ extension InCTRLService {
 
     private func instrumented(_ request: HTTPRequest, _ router: HTTPRouter) async -> HTTPResponse {
         let started = DispatchTime.now()
-        var request = request
-        let requestID = Self.requestID(from: request)
-        request.requestID = requestID
+        let (request, requestID) = Self.identified(request)
         metrics.requestStarted()
         let label = RequestLabels()
-        var response = await RequestLabels.$current.withValue(label) { await router.respond(to: request) }
+        let response = await RequestLabels.$current.withValue(label) { await router.respond(to: request) }
+        return finish(request, requestID, response, label: label, started: started)
+    }
+
+    /// `request` carrying its request id (see ``requestID(from:)``), and the id.
+    private static func identified(_ request: HTTPRequest) -> (HTTPRequest, String) {
+        var request = request
+        let requestID = requestID(from: request)
+        request.requestID = requestID
+        return (request, requestID)
+    }
+
+    /// The end of every request, however it was answered: `response` with the request's id,
+    /// counted in the metrics and written to the access log.
+    private func finish(
+        _ request: HTTPRequest, _ requestID: String, _ response: HTTPResponse, label: RequestLabels, started: DispatchTime
+    ) -> HTTPResponse {
+        var response = response
         metrics.requestFinished()
         response.headers.set(name: "X-Request-ID", value: requestID)
         let duration = Duration.since(started)
@@ -123,7 +157,7 @@ extension InCTRLService {
             requestID: requestID, method: request.method.rawValue, path: request.path,
             route: label.pattern ?? ServiceMetrics.unmatchedRoute, status: response.status.code,
             milliseconds: (duration.inSeconds * 10_000).rounded() / 10, bytesIn: request.body.count,
-            bytesOut: response.body.count, remote: request.remoteAddress.map { "\($0)" } ?? "-", keyID: label.keyID ?? "-"))
+            bytesOut: response.body.count, remote: request.remoteAddress?.description ?? "-", keyID: label.keyID ?? "-"))
         return response
     }
 

@@ -41,4 +41,23 @@ import Testing
         #expect(!"Straße".equalsIgnoringASCIICase("STRASSE"))
         #expect(!"abc".equalsIgnoringASCIICase("abcd"))
     }
+
+    /// The comparison through contiguous storage agrees with folding each pair of bytes, for
+    /// short (inline) and long strings, ASCII and not.
+    @Test func caseFoldingAgreesWithBytewiseFolding() {
+        func reference(_ lhs: String, _ rhs: String) -> Bool {
+            Array(lhs.utf8).map(HTTPSyntax.lowercased) == Array(rhs.utf8).map(HTTPSyntax.lowercased)
+        }
+        let words = [
+            "", "a", "A", "Content-Length", "content-length", "CONTENT-LENGTH", "Content-Lengti", "X-Request-ID",
+            "Content-Type", "x-request-id", "Straße", "STRAßE", "straße", "é", "É", "@", "`", "[", "{",
+            "A-Very-Long-Header-Name-That-Lives-On-The-Heap", "a-very-long-header-name-that-lives-on-the-heap",
+            "a-very-long-header-name-that-lives-on-the-heaq",
+        ]
+        for lhs in words {
+            for rhs in words {
+                #expect(lhs.equalsIgnoringASCIICase(rhs) == reference(lhs, rhs), "\(lhs) vs \(rhs)")
+            }
+        }
+    }
 }

@@ -45,6 +45,45 @@ struct AccessLogTests {
         }
     }
 
+    /// Entries whose values need quoting or escaping, or are empty, long or not ASCII, and
+    /// durations of every size: the direct line is still the logger's line.
+    @Test(arguments: [ServiceConfiguration.LogFormat.text, .json])
+    func oddEntriesGiveTheLoggersLineToo(format: ServiceConfiguration.LogFormat) throws {
+        var entries: [AccessLog.Entry] = []
+        for (index, milliseconds) in [0.0, 0.1, 7, 999_999.9, 1_000_000, 12_345_678.9, 1e17].enumerated() {
+            var entry = Self.entry
+            entry.milliseconds = milliseconds
+            entry.status = [200, 404, 0, 1000, -1, 503, 99][index]
+            entry.bytesIn = [0, 1, 9, 10, Int.max, 1 << 40, 12][index]
+            entry.path = ["/", "/a=b", "/caf\u{e9}", "/x\u{1}\ty", "", String(repeating: "/long", count: 40), #"/q\"\\"#][index]
+            entry.keyID = ["-", "", "key with space", "k", "k=v", "\"", "é"][index]
+            entry.remote = ["-", "[::1]:443", "127.0.0.1:1", "10.0.0.1:65535", "r", "r", "r"][index]
+            entries.append(entry)
+        }
+        for entry in entries {
+            let file = try LogWriterTests.LogFile()
+            let writer = LogWriter(fileDescriptor: file.descriptor)
+            let viaWriter = Logger(label: "inctrl.http") { label in
+                ServiceLogHandler(label: label, format: format, level: .info, writer: writer)
+            }
+            AccessLog(logger: viaWriter, writer: writer, format: format).record(entry)
+            writer.flush()
+            let direct = try #require(file.lines.first)
+            let captured = Mutex<[String]>([])
+            let viaLogger = Logger(label: "inctrl.http") { label in
+                ServiceLogHandler(label: label, format: format, level: .info) { line in captured.withLock { $0.append(line) } }
+            }
+            AccessLog(logger: viaLogger, writer: nil, format: format).record(entry)
+            let logged = try #require(captured.withLock { $0.first })
+            #expect(Self.untimed(direct, format) == Self.untimed(logged, format))
+        }
+    }
+
+    /// The line's keys are the logger's field names, in the same order.
+    @Test func theKeysAreTheFieldsKeys() {
+        #expect(AccessLog.Pieces.keyNames == AccessLog.fields(of: Self.entry).map(\.key))
+    }
+
     @Test func nothingIsWrittenBelowTheLoggersLevel() throws {
         let file = try LogWriterTests.LogFile()
         let writer = LogWriter(fileDescriptor: file.descriptor)

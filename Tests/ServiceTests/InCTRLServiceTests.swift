@@ -50,7 +50,7 @@ import Testing
             // Tests listen on loopback only, whatever host the service is told it serves.
             var http = configuration.httpServer
             http.host = "127.0.0.1"
-            server = HTTPServer(configuration: http, headCheck: service.headCheck, handler: service.handler)
+            server = HTTPServer(configuration: http, headCheck: service.headCheck, immediateHandler: service.immediateHandler, handler: service.handler)
             try server.start()
             base = URL(string: "http://127.0.0.1:\(server.port!)")!
             let service = self.service

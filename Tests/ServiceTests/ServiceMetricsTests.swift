@@ -69,6 +69,34 @@ import Testing
         #expect(!metrics.render().contains("set-1"))
     }
 
+    /// The method label is decided by comparison; it is the method exactly when the list of
+    /// standard methods holds it.
+    @Test func methodLabelsAreTheStandardMethodsOrOther() {
+        let methods = Array(ServiceMetrics.standardMethods) + ["get", "Get", "PROPFIND", "", "GETS", "GE", "X-CUSTOM", "PATCH ", "DELETE\u{0}"]
+        for method in methods {
+            #expect(ServiceMetrics.methodLabel(method) == (ServiceMetrics.standardMethods.contains(method) ? method : "OTHER"), "\(method)")
+        }
+    }
+
+    /// A counter's one-lookup update leaves a histogram family alone, as the two-lookup one
+    /// did: no series appears.
+    @Test func scalarUpdatesLeaveAHistogramAlone() {
+        var histogram = MetricFamily(name: "h", help: "h", type: .histogram(upperBounds: [1]), labelNames: ["a"])
+        histogram.add(1, labelValues: ["x"])
+        histogram.raise(to: 5, labelValues: ["x"])
+        #expect(histogram.series.isEmpty)
+        var counter = MetricFamily(name: "c_total", help: "c", type: .counter, labelNames: ["a"])
+        counter.add(2, labelValues: ["x"])
+        counter.add(0.5, labelValues: ["x"])
+        counter.raise(to: 2, labelValues: ["x"])
+        counter.raise(to: 4, labelValues: ["y"])
+        guard case let .scalar(x)? = counter.series[["x"]], case let .scalar(y)? = counter.series[["y"]] else {
+            Issue.record("missing series")
+            return
+        }
+        #expect(x == 2.5 && y == 4 && counter.series.count == 2)
+    }
+
     @Test func recordsModelWorkAndQueueing() throws {
         let metrics = try ServiceMetrics(routePatterns: Self.routes)
         metrics.recordQueueWait(.milliseconds(3))

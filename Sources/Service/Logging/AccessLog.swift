@@ -27,11 +27,42 @@ struct AccessLog: Sendable {
     private let logger: Logger
     private let writer: LogWriter?
     private let format: ServiceConfiguration.LogFormat
+    /// The parts of every line that do not change, written once by ``ServiceLogHandler``.
+    private let pieces: Pieces
+
+    /// The bytes of a line around its timestamp and field values, in the log's format: the
+    /// handler's own output for the logger's label, level `info` and message `request`. They
+    /// are kept in one array, so writing a line copies from one buffer.
+    struct Pieces: Sendable {
+        /// Before the timestamp, after it, each field's key (as written before its value, in
+        /// key order), and the line's end, one after another.
+        private(set) var bytes: [UInt8] = []
+        /// Where each of those pieces lies in `bytes`, in that order.
+        private(set) var ranges: [Range<Int>] = []
+
+        /// The keys, in the order ``fields(of:)`` gives them.
+        static let keyNames = ["bytes_in", "bytes_out", "key", "method", "ms", "path", "remote", "request_id", "route", "status"]
+
+        init(format: ServiceConfiguration.LogFormat, label: String) {
+            func piece(_ write: (inout [UInt8]) -> Void) {
+                let start = bytes.count
+                write(&bytes)
+                ranges.append(start..<bytes.count)
+            }
+            piece { ServiceLogHandler.appendBeforeTimestamp(format: format, to: &$0) }
+            piece { ServiceLogHandler.appendAfterTimestamp(format: format, label: label, level: .info, message: "request", to: &$0) }
+            for key in Self.keyNames {
+                piece { ServiceLogHandler.appendKey(key, format: format, to: &$0) }
+            }
+            piece { ServiceLogHandler.appendLineEnd(format: format, to: &$0) }
+        }
+    }
 
     init(logger: Logger, writer: LogWriter?, format: ServiceConfiguration.LogFormat) {
         self.logger = logger
         self.writer = writer
         self.format = format
+        pieces = Pieces(format: format, label: logger.label)
     }
 
     func record(_ entry: Entry) {
@@ -41,27 +72,47 @@ struct AccessLog: Sendable {
             return
         }
         var line: [UInt8] = []
-        Self.write(entry, format: format, label: logger.label, into: &line)
+        Self.write(entry, format: format, pieces: pieces, into: &line)
         writer.append(line: line)
     }
 
     /// The entry's line, as ``ServiceLogHandler/write(format:label:level:message:fields:into:)``
-    /// writes it from ``fields(of:)``, field by field without the array of metadata values.
-    static func write(_ entry: Entry, format: ServiceConfiguration.LogFormat, label: String, into line: inout [UInt8]) {
+    /// writes it from ``fields(of:)``: the unchanging parts copied from `pieces`, the
+    /// timestamp and numbers written as digits straight into the line (`LogText`), and the
+    /// text values as the handler writes them.
+    static func write(_ entry: Entry, format: ServiceConfiguration.LogFormat, pieces: Pieces, into line: inout [UInt8]) {
         line.reserveCapacity(line.count + 256 + entry.path.utf8.count)
-        ServiceLogHandler.appendLineStart(format: format, label: label, level: .info, message: "request", to: &line)
-        func field(_ key: String, _ value: String) { ServiceLogHandler.appendField(key, value, format: format, to: &line) }
-        field("bytes_in", String(entry.bytesIn))
-        field("bytes_out", String(entry.bytesOut))
-        field("key", entry.keyID)
-        field("method", entry.method)
-        field("ms", String(describing: entry.milliseconds))
-        field("path", entry.path)
-        field("remote", entry.remote)
-        field("request_id", entry.requestID)
-        field("route", entry.route)
-        field("status", String(entry.status))
-        ServiceLogHandler.appendLineEnd(format: format, to: &line)
+        pieces.bytes.withUnsafeBufferPointer { bytes in
+            pieces.ranges.withUnsafeBufferPointer { ranges in
+                var next = 0
+                func piece() {
+                    line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[ranges[next]]))
+                    next += 1
+                }
+                func field(_ value: String) {
+                    piece()
+                    ServiceLogHandler.appendValue(value, format: format, to: &line)
+                }
+                func number(_ write: (inout [UInt8]) -> Void) {
+                    piece()
+                    ServiceLogHandler.appendNumericValue(format: format, to: &line, write)
+                }
+                piece()
+                ServiceLogHandler.appendTimestamp(to: &line)
+                piece()
+                number { LogText.appendDecimal(entry.bytesIn, to: &$0) }
+                number { LogText.appendDecimal(entry.bytesOut, to: &$0) }
+                field(entry.keyID)
+                field(entry.method)
+                number { LogText.appendTenths(entry.milliseconds, to: &$0) }
+                field(entry.path)
+                field(entry.remote)
+                field(entry.requestID)
+                field(entry.route)
+                number { LogText.appendDecimal(entry.status, to: &$0) }
+                piece()
+            }
+        }
     }
 
     /// The entry's fields, sorted by key as the handler sorts metadata.

@@ -100,17 +100,28 @@ public struct ServiceLogHandler: LogHandler {
     static func appendLineStart(
         format: ServiceConfiguration.LogFormat, label: String, level: Logger.Level, message: String, to bytes: inout [UInt8]
     ) {
+        appendBeforeTimestamp(format: format, to: &bytes)
+        appendTimestamp(to: &bytes)
+        appendAfterTimestamp(format: format, label: label, level: level, message: message, to: &bytes)
+    }
+
+    /// What a line has before its timestamp: nothing in text, `{"ts":"` in JSON.
+    static func appendBeforeTimestamp(format: ServiceConfiguration.LogFormat, to bytes: inout [UInt8]) {
+        if format == .json { bytes.append(contentsOf: "{\"ts\":\"".utf8) }
+    }
+
+    /// What a line has between its timestamp and its first field.
+    static func appendAfterTimestamp(
+        format: ServiceConfiguration.LogFormat, label: String, level: Logger.Level, message: String, to bytes: inout [UInt8]
+    ) {
         func put(_ text: String) { bytes.append(contentsOf: text.utf8) }
         switch format {
         case .text:
-            appendTimestamp(to: &bytes)
             bytes.append(0x20)
             put(level.rawValue)
             bytes.append(0x20)
             put(message)
         case .json:
-            put("{\"ts\":\"")
-            appendTimestamp(to: &bytes)
             put("\",\"level\":")
             JSONText.appendQuoted(level.rawValue, to: &bytes)
             put(",\"logger\":")
@@ -124,22 +135,55 @@ public struct ServiceLogHandler: LogHandler {
     /// holds a space, a quote or an equals sign), `,"key":"value"` in JSON. The caller leaves
     /// out the JSON keys of the line's start (`ts`, `level`, `logger`, `message`).
     static func appendField(_ key: String, _ value: String, format: ServiceConfiguration.LogFormat, to bytes: inout [UInt8]) {
+        appendKey(key, format: format, to: &bytes)
+        appendValue(value, format: format, to: &bytes)
+    }
+
+    /// What a field has before its value: ` key=` in text, `,"key":` in JSON.
+    static func appendKey(_ key: String, format: ServiceConfiguration.LogFormat, to bytes: inout [UInt8]) {
         switch format {
         case .text:
             bytes.append(0x20)
             bytes.append(contentsOf: key.utf8)
             bytes.append(UInt8(ascii: "="))
-            if value.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }) {
-                JSONText.appendQuoted(value, to: &bytes)
-            } else {
-                bytes.append(contentsOf: value.utf8)
-            }
         case .json:
             bytes.append(UInt8(ascii: ","))
             JSONText.appendQuoted(key, to: &bytes)
             bytes.append(UInt8(ascii: ":"))
+        }
+    }
+
+    /// A field's string value: in text as it is, or quoted as JSON when it holds a space, a
+    /// quote or an equals sign; in JSON always quoted.
+    static func appendValue(_ value: String, format: ServiceConfiguration.LogFormat, to bytes: inout [UInt8]) {
+        switch format {
+        case .text:
+            // The value's bytes in one contiguous run (every native string has one): a plain
+            // scan for the three bytes that need quoting, then one copy.
+            let copied: Bool? = value.utf8.withContiguousStorageIfAvailable { utf8 in
+                for byte in utf8 where byte == 0x20 || byte == 0x22 || byte == 0x3D { return false }
+                bytes.append(contentsOf: utf8)
+                return true
+            }
+            if copied != true {
+                if value.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }) {
+                    JSONText.appendQuoted(value, to: &bytes)
+                } else {
+                    bytes.append(contentsOf: value.utf8)
+                }
+            }
+        case .json:
             JSONText.appendQuoted(value, to: &bytes)
         }
+    }
+
+    /// A field's value that is digits (and a point), which `write` appends: the bytes
+    /// ``appendValue(_:format:to:)`` writes for the same text, which never needs quoting in
+    /// text nor escaping in JSON, without the text being made a `String` first.
+    static func appendNumericValue(format: ServiceConfiguration.LogFormat, to bytes: inout [UInt8], _ write: (inout [UInt8]) -> Void) {
+        if format == .json { bytes.append(UInt8(ascii: "\"")) }
+        write(&bytes)
+        if format == .json { bytes.append(UInt8(ascii: "\"")) }
     }
 
     /// The end of a line (its newline is the writer's).
@@ -148,32 +192,39 @@ public struct ServiceLogHandler: LogHandler {
     }
 
     /// Appends `2026-01-31T12:00:00.123Z` (UTC), formatted by hand: Foundation's formatters
-    /// cost several microseconds each, and this runs for every request.
-    private static func appendTimestamp(to bytes: inout [UInt8]) {
+    /// cost several microseconds each, and this runs for every request. The calendar date
+    /// comes from `LogText.CivilTime`, which gives what `gmtime_r` gives without its call.
+    static func appendTimestamp(to bytes: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        // Each field right-aligned in its width with leading zeros, then its separator.
-        func put(_ value: Int, _ width: Int, _ separator: Unicode.Scalar) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var remaining = value
-            while divisor > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8(remaining / divisor % 10))
-                remaining %= divisor
-                divisor /= 10
+        appendTimestamp(secondsSince1970: now.tv_sec, milliseconds: now.tv_nsec / 1_000_000, to: &bytes)
+    }
+
+    /// Appends the timestamp of `milliseconds` past `seconds` since 1970, as lines carry it:
+    /// its 24 bytes are written in place, then appended at once.
+    static func appendTimestamp(secondsSince1970 seconds: Int, milliseconds: Int, to bytes: inout [UInt8]) {
+        let time = LogText.CivilTime(secondsSince1970: seconds)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { text in
+            var position = 0
+            // Each field right-aligned in its width with leading zeros, then its separator.
+            func put(_ value: Int, _ width: Int, _ separator: Unicode.Scalar) {
+                var remaining = value
+                for offset in stride(from: width - 1, through: 0, by: -1) {
+                    text[position + offset] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                    remaining /= 10
+                }
+                text[position + width] = UInt8(ascii: separator)
+                position += width + 1
             }
-            bytes.append(UInt8(ascii: separator))
+            put(time.year, 4, "-")
+            put(time.month, 2, "-")
+            put(time.day, 2, "T")
+            put(time.hour, 2, ":")
+            put(time.minute, 2, ":")
+            put(time.second, 2, ".")
+            put(milliseconds, 3, "Z")
+            bytes.append(contentsOf: UnsafeBufferPointer(text))
         }
-        put(Int(parts.tm_year) + 1900, 4, "-")
-        put(Int(parts.tm_mon) + 1, 2, "-")
-        put(Int(parts.tm_mday), 2, "T")
-        put(Int(parts.tm_hour), 2, ":")
-        put(Int(parts.tm_min), 2, ":")
-        put(Int(parts.tm_sec), 2, ".")
-        put(now.tv_nsec / 1_000_000, 3, "Z")
     }
 
     private static func jsonValue(_ value: Logger.Metadata.Value) -> String {

@@ -15,6 +15,12 @@ struct MetricFamily: Sendable {
         /// sum and their count.
         case histogram(bucketCounts: [UInt64], sum: Double, count: UInt64)
 
+        /// Replaces a scalar with `change` of it; a histogram stays as it is.
+        fileprivate mutating func changeScalar(_ change: (Double) -> Double) {
+            guard case let .scalar(value) = self else { return }
+            self = .scalar(change(value))
+        }
+
         /// Counts `value` in the first bucket whose upper bound is at least `value` (bucket
         /// bounds are inclusive, `le`).
         fileprivate mutating func observe(_ value: Double, upperBounds: [Double]) {
@@ -58,16 +64,16 @@ struct MetricFamily: Sendable {
         }
     }
 
-    /// Adds `amount` to a counter or gauge series.
+    /// Adds `amount` to a counter or gauge series (one lookup of its labels).
     mutating func add(_ amount: Double, labelValues: [String]) {
-        guard case let .scalar(value) = series[labelValues, default: zero] else { return }
-        series[labelValues] = .scalar(value + amount)
+        guard case .scalar = zero else { return }
+        series[labelValues, default: .scalar(0)].changeScalar { $0 + amount }
     }
 
     /// Raises a counter or gauge series to `value` if it is below it.
     mutating func raise(to value: Double, labelValues: [String]) {
-        guard case let .scalar(current) = series[labelValues, default: zero] else { return }
-        series[labelValues] = .scalar(Swift.max(current, value))
+        guard case .scalar = zero else { return }
+        series[labelValues, default: .scalar(0)].changeScalar { Swift.max($0, value) }
     }
 
     /// Sets a gauge series.

@@ -12,7 +12,8 @@ public final class ServiceMetrics: Sendable {
     /// (404s, or a pattern the metrics were not told about).
     public static let unmatchedRoute = "unmatched"
 
-    private let routePatterns: Set<String>
+    /// Each declared route pattern's label values for the duration histogram (`[pattern]`).
+    private let routeLabelValues: [String: [String]]
     private let requests: PrometheusCounter
     private let requestDuration: PrometheusHistogram
     private let queueWait: PrometheusHistogram
@@ -63,7 +64,7 @@ public final class ServiceMetrics: Sendable {
     public init(routePatterns: Set<String>) throws(MetricsRegistrationError) {
         let registry = PrometheusRegistry()
         self.registry = registry
-        self.routePatterns = routePatterns
+        routeLabelValues = Dictionary(uniqueKeysWithValues: routePatterns.map { ($0, [$0]) })
         requests = try registry.counter(
             "inctrl_http_requests_total", help: "HTTP requests answered, by route pattern, method and status code.",
             labelNames: ["route", "method", "status"])
@@ -128,12 +129,13 @@ public final class ServiceMetrics: Sendable {
     ///   - route: The pattern of the route that matched, or nil when none did.
     ///   - method: The request method; methods outside RFC 9110's list count as `OTHER`.
     public func recordRequest(route: String?, method: String, status: Int, duration: Duration) {
-        let routeLabel = route.flatMap { routePatterns.contains($0) ? $0 : nil } ?? Self.unmatchedRoute
-        let methodLabel = Self.standardMethods.contains(method) ? method : "OTHER"
+        // One lookup gives the route's label and the duration's label values, made once.
+        let durationLabels = route.flatMap { routeLabelValues[$0] } ?? Self.unmatchedRouteLabelValues
+        let routeLabel = durationLabels[0]
+        let methodLabel = Self.methodLabel(method)
         let statusLabel = (100...599).contains(status) ? String(status) : "invalid"
         let seconds = duration.inSeconds
         let requestLabels = [routeLabel, methodLabel, statusLabel]
-        let durationLabels = [routeLabel]
         // `requests.increment` and `requestDuration.observe`, under one lock.
         registry.change(
             requests.family, labelValues: requestLabels, { $0.add(1, labelValues: requestLabels) },
@@ -143,6 +145,18 @@ public final class ServiceMetrics: Sendable {
     /// The methods RFC 9110 §9 defines (and PATCH), kept as label values; any other method
     /// a client invents is counted as `OTHER`.
     static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
+
+    /// `method` when it is one of `standardMethods`, else `OTHER`: compared as short strings
+    /// rather than hashed, as this runs for every request.
+    static func methodLabel(_ method: String) -> String {
+        switch method {
+        case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH": method
+        default: "OTHER"
+        }
+    }
+
+    /// The duration histogram's label values of requests on no declared route.
+    private static let unmatchedRouteLabelValues = [unmatchedRoute]
 
     /// Records how long a request waited for the model.
     public func recordQueueWait(_ duration: Duration) {
