@@ -75,21 +75,14 @@ public struct ServiceLogHandler: LogHandler {
         bytes.reserveCapacity(bytes.count + 64 + 40 * fields.count)
         appendLineStart(format: format, label: label, level: level, message: message, to: &bytes)
         for (key, value) in fields {
-            switch format {
-            case .text:
-                let plain: String
-                if case let .string(string) = value { plain = string } else { plain = "\(value)" }
-                appendField(key, plain, format: .text, to: &bytes)
-            case .json:
-                guard key != "ts", key != "level", key != "logger", key != "message" else { continue }
-                if case let .string(string) = value {
-                    appendField(key, string, format: .json, to: &bytes)
-                } else {
-                    bytes.append(UInt8(ascii: ","))
-                    JSONText.appendQuoted(key, to: &bytes)
-                    bytes.append(UInt8(ascii: ":"))
-                    bytes.append(contentsOf: jsonValue(value).utf8)
-                }
+            if format == .json, key == "ts" || key == "level" || key == "logger" || key == "message" { continue }
+            if case let .string(string) = value {
+                appendField(key, string, format: format, to: &bytes)
+            } else if format == .text {
+                appendField(key, "\(value)", format: .text, to: &bytes)
+            } else {
+                appendKey(key, format: .json, to: &bytes)
+                bytes.append(contentsOf: jsonValue(value).utf8)
             }
         }
         appendLineEnd(format: format, to: &bytes)
@@ -161,12 +154,12 @@ public struct ServiceLogHandler: LogHandler {
             // The value's bytes in one contiguous run (every native string has one): a plain
             // scan for the three bytes that need quoting, then one copy.
             let copied: Bool? = value.utf8.withContiguousStorageIfAvailable { utf8 in
-                for byte in utf8 where byte == 0x20 || byte == 0x22 || byte == 0x3D { return false }
+                guard !utf8.contains(where: needsQuotingInText) else { return false }
                 bytes.append(contentsOf: utf8)
                 return true
             }
             if copied != true {
-                if value.utf8.contains(where: { $0 == 0x20 || $0 == 0x22 || $0 == 0x3D }) {
+                if value.utf8.contains(where: needsQuotingInText) {
                     JSONText.appendQuoted(value, to: &bytes)
                 } else {
                     bytes.append(contentsOf: value.utf8)
@@ -175,6 +168,11 @@ public struct ServiceLogHandler: LogHandler {
         case .json:
             JSONText.appendQuoted(value, to: &bytes)
         }
+    }
+
+    /// Whether a text value holding `byte` (a space, a quote or an equals sign) is quoted.
+    private static func needsQuotingInText(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x22 || byte == 0x3D
     }
 
     /// A field's value that is digits (and a point), which `write` appends: the bytes
