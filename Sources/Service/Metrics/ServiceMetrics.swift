@@ -142,12 +142,9 @@ public final class ServiceMetrics: Sendable {
             and: requestDuration.family, labelValues: durationLabels, { $0.observe(seconds, labelValues: durationLabels) })
     }
 
-    /// The methods RFC 9110 §9 defines (and PATCH), kept as label values; any other method
-    /// a client invents is counted as `OTHER`.
-    static let standardMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
-
-    /// `method` when it is one of `standardMethods`, else `OTHER`: compared as short strings
-    /// rather than hashed, as this runs for every request.
+    /// `method` when it is one of the methods RFC 9110 §9 defines (and PATCH), kept as label
+    /// values; any other method a client invents is counted as `OTHER`. Compared as short
+    /// strings rather than hashed, as this runs for every request.
     static func methodLabel(_ method: String) -> String {
         switch method {
         case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH": method
