@@ -134,19 +134,16 @@ extension String {
             other.utf8.withContiguousStorageIfAvailable { rhs in Self.bytesEqualIgnoringASCIICase(lhs, rhs) }
         }
         if let compared, let compared { return compared }
-        for (a, b) in zip(utf8, other.utf8) where a != b {
-            guard HTTPSyntax.lowercased(a) == HTTPSyntax.lowercased(b) else { return false }
-        }
-        return true
+        return zip(utf8, other.utf8).allSatisfy(Self.bytesEqualIgnoringASCIICase)
     }
 
     /// Whether two byte runs of the same length are equal, folding only ASCII letters.
     private static func bytesEqualIgnoringASCIICase(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
-        for index in lhs.indices {
-            let a = lhs[index]
-            let b = rhs[index]
-            if a != b, HTTPSyntax.lowercased(a) != HTTPSyntax.lowercased(b) { return false }
-        }
-        return true
+        lhs.indices.allSatisfy { bytesEqualIgnoringASCIICase(lhs[$0], rhs[$0]) }
+    }
+
+    /// Whether two bytes are equal, folding only ASCII letters.
+    private static func bytesEqualIgnoringASCIICase(_ a: UInt8, _ b: UInt8) -> Bool {
+        a == b || HTTPSyntax.lowercased(a) == HTTPSyntax.lowercased(b)
     }
 }
