@@ -33,9 +33,9 @@ RUN executable="$(scripts/build-release)" && install -D --strip "$executable" /o
 
 FROM ${RUNTIME_IMAGE}
 # The shared libraries the statically linked Swift executable still needs, as Debian
-# packages, and nothing else: oneDNN (38 MB of the 50 MB, with its OpenMP runtime), libspng,
-# TurboJPEG, zlib, OpenSSL, libpq (the PostgreSQL store, with its Kerberos and LDAP
-# libraries) and the C++ runtime. The health check needs no HTTP client (scripts/healthcheck
+# packages, and nothing else: oneDNN (38 MB of the 50 MB, with its OpenMP runtime, which our
+# own kernels run on too), libspng, TurboJPEG, zlib, OpenSSL, libpq (the PostgreSQL store,
+# with its Kerberos and LDAP libraries) and the C++ runtime. The health check needs no HTTP client (scripts/healthcheck
 # is bash). apt's lists, caches and logs and dpkg's backups are not kept.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

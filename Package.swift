@@ -8,6 +8,7 @@ import PackageDescription
 //   HTTP1            InCTRL
 //                    CLIP
 //   Imaging          Tensor
+//                    CKernels (our own kernels in C, where Swift cannot reach AVX-512)
 //   C shims: CDNNL (oneDNN), CSPNG (libspng), CTurboJPEG (libjpeg-turbo), CZlib, COpenSSL,
 //            CEpoll (Linux epoll and eventfd), CLibPQ (libpq)
 let package = Package(
@@ -29,7 +30,9 @@ let package = Package(
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
 
-        .target(name: "Tensor", dependencies: ["CDNNL", "COpenSSL"]),
+        // Runs its threads on libgomp's team, the OpenMP runtime Debian's oneDNN is built on.
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("gomp"), .linkedLibrary("m")]),
+        .target(name: "Tensor", dependencies: ["CDNNL", "CKernels", "COpenSSL"]),
         .target(name: "Imaging", dependencies: ["CSPNG", "CTurboJPEG"]),
         .target(
             name: "CLIP", dependencies: ["Tensor", "CZlib"],

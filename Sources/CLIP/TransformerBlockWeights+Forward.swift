@@ -136,10 +136,10 @@ extension TransformerBlockWeights {
     /// - p = softmax(logits) in fp32, each probability then rounded to bf16;
     /// - output = fp32(Σ p·v), rounded to bf16 for out_proj, which would round it so anyway.
     ///
-    /// in_proj and p·v round as they store their results, so the only conversion pass is the
-    /// probabilities' (see `ComputeEngine.convert(_:toBF16:)` for why the softmax does not
-    /// write them in bf16 itself). Each sequence runs through the same primitives whatever
-    /// the number of sequences, so a sequence's result does not depend on the others.
+    /// in_proj and p·v round as they store their results, and the softmax writes its
+    /// probabilities in bf16 itself (`ComputeEngine.softmax(overwriting:intoBF16:)`), so no
+    /// pass only converts. Each sequence runs through the same kernels whatever the number of
+    /// sequences, so a sequence's result does not depend on the others.
     private func attendInBF16(sequences: Int, length: Int, workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
         let headWidth = width / heads
         let fusedWidth = 3 * width
@@ -160,8 +160,7 @@ extension TransformerBlockWeights {
                 strides: [headWidth, width, 1])
 
             try engine.matmul(queries, keys.transposed, into: logits, scale: scale)
-            try engine.softmax(logits, into: logits)
-            try engine.convert(logits, toBF16: probabilities)
+            try engine.softmax(overwriting: logits, intoBF16: probabilities)
             try engine.matmul(probabilities, values, intoBF16: output)
         }
     }

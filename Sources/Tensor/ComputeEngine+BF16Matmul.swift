@@ -43,20 +43,4 @@ extension ComputeEngine {
             return (descriptor, [DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST].map { Int32($0) })
         }
     }
-
-    /// `input` rounded to bf16 (to nearest even, oneDNN's reorder) into the dense row-major
-    /// `output` of the same shape: attention's probabilities on their way into p·v. (oneDNN
-    /// 2.6's softmax can write bf16 itself, but rounds its exponentials before normalising
-    /// them, so a quarter of its probabilities land one bf16 unit off the rounded fp32 ones.)
-    public func convert(_ input: TensorView, toBF16 output: BF16View) throws(TensorError) {
-        guard input.shape == output.shape, output.strides == TensorView.rowMajorStrides(for: output.shape) else {
-            throw TensorError.shapeMismatch(
-                operation: "convert to bf16", detail: "\(input.shape) into \(output.shape) with strides \(output.strides)")
-        }
-        try execute(
-            .convertToBF16(source: input.layout), operation: "convert \(input.shape) to bf16", handles: [input.rawBase, output.base]
-        ) { (engine) throws(TensorError) in
-            try Self.describeConversion(from: input.layout, to: output.layout, engine: engine)
-        }
-    }
 }

@@ -4,7 +4,7 @@ import Testing
 
 /// Attention's products in bf16, as the vision tower runs them in bf16 mode: q, k and v
 /// heads read in place from a fused projection stored in bf16, `logits = fp32(q·kᵀ) · scale`,
-/// the fp32 softmax rounded to bf16, and `p·v` with fp32 sums. Each result must be exactly that of
+/// the softmax written in bf16, and `p·v` with fp32 sums. Each result must be exactly that of
 /// the bf16 operands (products exact, sums to fp32 rounding), and visibly not the fp32 one.
 @Suite(.enabled(if: ComputeEngine.multipliesBF16Natively, "this CPU has no native bf16 multiply"))
 struct BF16AttentionTests {
@@ -72,9 +72,11 @@ struct BF16AttentionTests {
                 try probabilities.withUnsafeMutableBytes { p in
                     let probabilityView = BF16View(p.baseAddress!, shape: square)
                     try fp32Probabilities.withUnsafeMutableBufferPointer { p in
-                        let fp32View = TensorView(p.baseAddress!, shape: square)
-                        try engine.softmax(logitsView, into: fp32View)
-                        try engine.convert(fp32View, toBF16: probabilityView)
+                        try engine.softmax(logitsView, into: TensorView(p.baseAddress!, shape: square))
+                    }
+                    var scratch = Array(l)
+                    try scratch.withUnsafeMutableBufferPointer { s in
+                        try engine.softmax(overwriting: TensorView(s.baseAddress!, shape: square), intoBF16: probabilityView)
                     }
                     try output.withUnsafeMutableBufferPointer { o in
                         try engine.matmul(
@@ -114,9 +116,11 @@ struct BF16AttentionTests {
         let (fp32LogitGap, _) = NaiveReference.maxError(fp32Logits, expectedLogits)
         #expect(fp32LogitGap > 1e-4 * logitScale, "logits \(fp32LogitGap) from fp32: the operands were not rounded")
 
-        // The probabilities: the fp32 softmax, each rounded to bf16.
-        let mismatches = zip(probabilities, fp32Probabilities.map(Self.bf16Bits)).filter { $0 != $1 }.count
-        #expect(mismatches == 0, "\(mismatches) of \(probabilities.count) probabilities are not the rounded fp32 ones")
+        // The probabilities: oneDNN's fp32 softmax, each rounded to bf16, but where an exp's
+        // last fp32 unit decides the rounding (`BF16SoftmaxTests`).
+        let mismatches = zip(probabilities, fp32Probabilities.map(Self.bf16Bits)).filter { $0 != $1 }
+        #expect(mismatches.allSatisfy { abs(Int($0) - Int($1)) == 1 }, "\(mismatches.prefix(5))")
+        #expect(mismatches.count * 1000 <= probabilities.count, "\(mismatches.count) of \(probabilities.count) off by one")
 
         // p·v with fp32 sums, against the exact sums of the bf16 probabilities and values.
         let expectedOutput = Self.products(
@@ -136,7 +140,7 @@ struct BF16AttentionTests {
         #expect(fp32Gap < 2e-2 * outputScale, "p·v \(fp32Gap) from fp32 at scale \(outputScale)")
 
         let kernels = engine.preparedKernels.filter { $0.contains("bf16") && !$0.hasPrefix("linear") }
-        #expect(kernels.count == 4, "\(kernels)")
+        #expect(kernels.count == 3, "\(kernels)")
         #expect(kernels.allSatisfy { !$0.contains("ref") }, "\(kernels)")
     }
 }
