@@ -18,7 +18,8 @@ final class BlockWorkspace: Sendable {
     let capacity: Int
     /// LayerNorm output, `[rows, width]`.
     let normed: AlignedFloats
-    /// Fused q | k | v projection, `[rows, 3·width]`.
+    /// Fused q | k | v projection, `[rows, 3·width]`; in bf16 attention, q, k and v as three
+    /// dense bf16 `[rows, width]` matrices one after another in its first half.
     let queryKeyValue: AlignedFloats
     /// Attention logits then probabilities of one full-attention sequence,
     /// `[heads, length, length]` (empty for a prefix tree, whose kernel needs none).
@@ -56,32 +57,37 @@ extension TransformerBlockWeights {
         let normed = workspace.normed.matrix(rows: rows, columns: width)
 
         try engine.layerNorm(stream, attentionNorm, into: normed)
-        switch pattern {
-        case let .full(length) where attendsInBF16:
-            // Attention in bf16 (see `attendInBF16`): in_proj writes q | k | v in bf16 (half
-            // of `queryKeyValue`), attention writes its output in bf16 (half of `attention`),
-            // and out_proj reads it as it is.
-            let projection = UnsafeMutableRawPointer(workspace.queryKeyValue.base)
-            try engine.linearToBF16(normed, queryKeyValue, intoBF16: projection)
-            try attendInBF16(sequences: rows / length, length: length, workspace: workspace, engine: engine)
+        switch (pattern, queryKeyValue) {
+        case let (.full(length), .separate(query, key, value)) where attendsInBF16:
+            // Attention in bf16 (see `attendInBF16`): q, k and v are written in bf16, each a
+            // dense [rows, width] matrix (together half of `queryKeyValue`), attention writes
+            // its output in bf16 (half of `attention`), and out_proj reads it as it is.
+            let projections = UnsafeMutableRawPointer(workspace.queryKeyValue.base)
+            let part = rows * width * WeightPrecision.bf16.scalarBytes
+            try engine.linearsToBF16(normed, [(query, projections), (key, projections + part), (value, projections + 2 * part)])
+            try attendInBF16(sequences: rows / length, length: length, rows: rows, workspace: workspace, engine: engine)
             try engine.linear(
                 bf16Input: UnsafeMutableRawPointer(workspace.attention.base), rows: rows, attentionOutput, into: stream,
                 epilogue: .residualAdd)
-        case let .full(length):
-            try engine.linear(normed, queryKeyValue, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
+        case let (.full(length), .fused(projection)):
+            try engine.linear(normed, projection, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
             try attend(sequences: rows / length, length: length, workspace: workspace, engine: engine)
             try engine.linear(
                 workspace.attention.matrix(rows: rows, columns: width), attentionOutput, into: stream, epilogue: .residualAdd)
-        case let .prefixTree(parents):
+        case let (.prefixTree(parents), .fused(projection)):
             // The text tower's attention stays fp32 in either precision (its kernel is not
             // oneDNN's; see `ComputeEngine.prefixTreeSelfAttention`).
-            try engine.linear(normed, queryKeyValue, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
+            try engine.linear(normed, projection, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
             // PyTorch computes the scale in double precision and rounds it once.
             engine.prefixTreeSelfAttention(
                 projection: workspace.queryKeyValue.base, output: workspace.attention.base, parents: parents,
                 heads: heads, headWidth: width / heads, scale: Float(1 / Double(width / heads).squareRoot()))
             try engine.linear(
                 workspace.attention.matrix(rows: rows, columns: width), attentionOutput, into: stream, epilogue: .residualAdd)
+        case (_, .separate):
+            // Only a vision tower loaded in bf16 packs q, k and v apart (`VisionWeights`).
+            throw TensorError.shapeMismatch(
+                operation: "attention", detail: "q, k and v packed as separate layers need full attention in bf16")
         }
 
         try engine.layerNorm(stream, mlpNorm, into: normed)
@@ -125,42 +131,48 @@ extension TransformerBlockWeights {
         }
     }
 
-    /// ``attend(sequences:length:workspace:engine:)`` in bf16, reading q | k | v as dense bf16
-    /// `[rows, 3·width]` at the start of `workspace.queryKeyValue` and writing the head
-    /// outputs as dense bf16 `[rows, width]` at the start of `workspace.attention`. Per head
-    /// and sequence, with q, k, v the projection's outputs rounded to bf16 (to nearest even)
-    /// and d the head width:
+    /// ``attend(sequences:length:workspace:engine:)`` in bf16, reading q, k and v as three
+    /// dense bf16 `[rows, width]` matrices one after another at the start of
+    /// `workspace.queryKeyValue`, and writing the head outputs as dense bf16 `[rows, width]`
+    /// at the start of `workspace.attention`. Per head and sequence, with q, k, v the
+    /// projections' outputs rounded to bf16 (to nearest even) and d the head width:
     ///
     /// - logits = fp32(Σ q·k) · (1/√d): the products of bf16 values are exact in fp32, their
     ///   sums are fp32, and the scale (rounded once from double) multiplies each sum once;
     /// - p = softmax(logits) in fp32, each probability then rounded to bf16;
     /// - output = fp32(Σ p·v), rounded to bf16 for out_proj, which would round it so anyway.
     ///
-    /// in_proj and p·v round as they store their results, and the softmax writes its
+    /// The projections and p·v round as they store their results, and the softmax writes its
     /// probabilities in bf16 itself (`ComputeEngine.softmax(overwriting:intoBF16:)`), so no
-    /// pass only converts. Each sequence runs through the same kernels whatever the number of
-    /// sequences, so a sequence's result does not depend on the others.
-    private func attendInBF16(sequences: Int, length: Int, workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
+    /// pass only converts. p·v sees v, the probabilities and its output as 4-D
+    /// `[1, heads, …]` views, the form in which oneDNN runs it on brgemm (`gemm:jit` for the
+    /// 3-D ones, slower); q·kᵀ stays 3-D, where `gemm:jit` is the faster of the two at
+    /// d = 64. Each sequence runs through the same kernels whatever the number of sequences,
+    /// so a sequence's result does not depend on the others.
+    private func attendInBF16(
+        sequences: Int, length: Int, rows: Int, workspace: BlockWorkspace, engine: ComputeEngine
+    ) throws(TensorError) {
         let headWidth = width / heads
-        let fusedWidth = 3 * width
         let bytes = WeightPrecision.bf16.scalarBytes
+        let part = rows * width * bytes
         // PyTorch computes the scale in double precision and rounds it once.
         let scale = Float(1 / Double(headWidth).squareRoot())
         let logits = TensorView(workspace.scores.base, shape: [heads, length, length])
-        let probabilities = BF16View(UnsafeMutableRawPointer(workspace.probabilities.base), shape: [heads, length, length])
+        let probabilities = BF16View(UnsafeMutableRawPointer(workspace.probabilities.base), shape: [1, heads, length, length])
+        let headStrides = [headWidth, width, 1]
+        let batchedHeadStrides = [length * width, headWidth, width, 1]
 
         for sequence in 0..<sequences {
-            let projection = UnsafeMutableRawPointer(workspace.queryKeyValue.base) + sequence * length * fusedWidth * bytes
-            let headStrides = [headWidth, fusedWidth, 1]
-            let queries = BF16View(projection, shape: [heads, length, headWidth], strides: headStrides)
-            let keys = BF16View(projection + width * bytes, shape: [heads, length, headWidth], strides: headStrides)
-            let values = BF16View(projection + 2 * width * bytes, shape: [heads, length, headWidth], strides: headStrides)
+            let queries = UnsafeMutableRawPointer(workspace.queryKeyValue.base) + sequence * length * width * bytes
+            let keys = BF16View(queries + part, shape: [heads, length, headWidth], strides: headStrides)
+            let values = BF16View(queries + 2 * part, shape: [1, heads, length, headWidth], strides: batchedHeadStrides)
             let output = BF16View(
-                UnsafeMutableRawPointer(workspace.attention.base) + sequence * length * width * bytes, shape: [heads, length, headWidth],
-                strides: [headWidth, width, 1])
+                UnsafeMutableRawPointer(workspace.attention.base) + sequence * length * width * bytes,
+                shape: [1, heads, length, headWidth], strides: batchedHeadStrides)
 
-            try engine.matmul(queries, keys.transposed, into: logits, scale: scale)
-            try engine.softmax(overwriting: logits, intoBF16: probabilities)
+            try engine.matmul(
+                BF16View(queries, shape: [heads, length, headWidth], strides: headStrides), keys.transposed, into: logits, scale: scale)
+            try engine.softmax(overwriting: logits, intoBF16: BF16View(probabilities.base, shape: [heads, length, length]))
             try engine.matmul(probabilities, values, intoBF16: output)
         }
     }

@@ -23,15 +23,21 @@ public struct VisionMatmul: Sendable, Equatable {
 
 extension VisionConfig {
     /// Every matrix product of one forward on one image (docs/MODEL.md §1, vision forward),
-    /// in the order they run; `embedDim` is the width of the pooled embedding.
-    public func matmuls(embedDim: Int) -> [VisionMatmul] {
+    /// in the order they run; `embedDim` is the width of the pooled embedding. With
+    /// `separateQueryKeyValue`, attention's input projection is three width → width products
+    /// (q, k, v), as the tower runs it in bf16 (`QueryKeyValueProjection`), rather than one
+    /// width → 3·width; the operations are the same.
+    public func matmuls(embedDim: Int, separateQueryKeyValue: Bool = false) -> [VisionMatmul] {
         let tokens = patchCount + 1
         let headWidth = width / heads
+        let projection = separateQueryKeyValue
+            ? VisionMatmul(name: "q, k, v", rows: tokens, inner: width, columns: width, count: 3 * layers, isLinear: true, hasBias: true)
+            : VisionMatmul(name: "qkv", rows: tokens, inner: width, columns: 3 * width, count: layers, isLinear: true, hasBias: true)
         return [
             VisionMatmul(
                 name: "patch embed", rows: patchCount, inner: 3 * patchSize * patchSize, columns: width, count: 1,
                 isLinear: true, hasBias: false),
-            VisionMatmul(name: "qkv", rows: tokens, inner: width, columns: 3 * width, count: layers, isLinear: true, hasBias: true),
+            projection,
             VisionMatmul(
                 name: "q·kᵀ", rows: tokens, inner: headWidth, columns: tokens, count: layers * heads, isLinear: false, hasBias: false),
             VisionMatmul(

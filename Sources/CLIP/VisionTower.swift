@@ -28,6 +28,10 @@ public final class VisionTower: Sendable {
             config: weights.config, embedDim: weights.embedDim, images: 1, attentionInBF16: weights.attendsInBF16))
     }
 
+    /// The matrix products of one forward on one image as this tower runs them (q, k and v
+    /// apart in bf16; see `VisionConfig.matmuls(embedDim:separateQueryKeyValue:)`).
+    public var matmuls: [VisionMatmul] { config.matmuls(embedDim: embedDim, separateQueryKeyValue: weights.attendsInBF16) }
+
     /// The shape `encode` takes: `[3, imageSize, imageSize]`.
     public var imageShape: [Int] { [3, config.imageSize, config.imageSize] }
 

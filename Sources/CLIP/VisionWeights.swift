@@ -55,7 +55,7 @@ public struct VisionWeights: Sendable {
         for index in 0..<config.layers {
             blocks.append(try TransformerBlockWeights(
                 loading: loader, prefix: "visual.transformer.resblocks.\(index).", width: width, heads: config.heads,
-                mlpWidth: config.mlpWidth, typicalRows: tokens))
+                mlpWidth: config.mlpWidth, typicalRows: tokens, separateQueryKeyValue: true))
         }
         self.blocks = blocks
         postNorm = try loader.layerNorm("visual.ln_post", width: width)

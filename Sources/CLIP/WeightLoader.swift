@@ -36,12 +36,32 @@ struct WeightLoader {
         }
     }
 
+    /// The linear layer stored `[parts·outFeatures, in]` under `weight` (with an optional
+    /// bias), packed as `parts` layers of `outFeatures` outputs each: part `i` is its output
+    /// rows `i·outFeatures..<(i+1)·outFeatures` (attention's q, k and v of `in_proj`).
+    func linearParts(
+        weight: String, bias: String?, inFeatures: Int, outFeatures: Int, parts: Int, typicalRows: Int
+    ) throws(CLIPError) -> [LinearWeights] {
+        let biasScalars = try bias.map { (key) throws(CLIPError) in try floats(key, [parts * outFeatures]) }
+        return try packed(weight, [parts * outFeatures, inFeatures]) { (scalars) throws(TensorError) in
+            var layers: [LinearWeights] = []
+            for part in 0..<parts {
+                let outputs = part * outFeatures..<(part + 1) * outFeatures
+                layers.append(try engine.packLinear(
+                    weightAt: scalars + outputs.lowerBound * inFeatures * MemoryLayout<Float>.size, orientation: .outputMajor,
+                    inFeatures: inFeatures, outFeatures: outFeatures, bias: biasScalars.map { Array($0[outputs]) },
+                    typicalRows: typicalRows, precision: precision))
+            }
+            return layers
+        }
+    }
+
     /// Packs the tensor `key` of exactly `shape` with `pack`, reading it in place from the
     /// file.
-    private func packed(
-        _ key: String, _ shape: [Int], _ pack: (UnsafeRawPointer) throws(TensorError) -> LinearWeights
-    ) throws(CLIPError) -> LinearWeights {
-        let outcome: Result<LinearWeights, TensorError>
+    private func packed<Packed>(
+        _ key: String, _ shape: [Int], _ pack: (UnsafeRawPointer) throws(TensorError) -> Packed
+    ) throws(CLIPError) -> Packed {
+        let outcome: Result<Packed, TensorError>
         do {
             outcome = try file.withFloat32Storage(key, shape: shape) { (scalars) in
                 Result { () throws(TensorError) in try pack(scalars) }

@@ -93,7 +93,7 @@ struct BenchCommand: ParsableCommand {
         }
         // With --matmul-rate, each forward is followed by its share of every shape's matmul
         // runs, so the forward and its yardstick see the same moments of a shared machine.
-        let shapes = vision.config.matmuls(embedDim: vision.embedDim).filter { $0.isLinear && $0.rows > 1 }
+        let shapes = vision.matmuls.filter { $0.isLinear && $0.rows > 1 }
         let timings = try matmulRate
             ? shapes.map { (shape) throws(TensorError) in
                 try LinearTiming(

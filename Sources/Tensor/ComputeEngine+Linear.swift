@@ -62,23 +62,37 @@ extension ComputeEngine {
     public func linearToBF16(
         _ input: TensorView, _ weights: LinearWeights, intoBF16 output: UnsafeMutableRawPointer, epilogue: LinearEpilogue = .none
     ) throws(TensorError) {
-        guard weights.precision == .bf16, epilogue != .residualAdd, input.rank == 2, input.shape[1] == weights.inFeatures else {
+        try linearsToBF16(input, [(weights, output)], epilogue: epilogue)
+    }
+
+    /// ``linearToBF16(_:_:intoBF16:epilogue:)`` for several layers that read the same input
+    /// (attention's q, k and v projections), each into its own dense bf16 output: the input
+    /// is converted to bf16 once for all of them.
+    public func linearsToBF16(
+        _ input: TensorView, _ layers: [(weights: LinearWeights, output: UnsafeMutableRawPointer)], epilogue: LinearEpilogue = .none
+    ) throws(TensorError) {
+        guard let inFeatures = layers.first?.weights.inFeatures, epilogue != .residualAdd, input.rank == 2,
+            input.shape[1] == inFeatures,
+            layers.allSatisfy({ $0.weights.precision == .bf16 && $0.weights.inFeatures == inFeatures })
+        else {
             throw TensorError.shapeMismatch(
                 operation: "linearToBF16",
-                detail: "input \(input.shape) for \(weights.precision) weights \(weights.inFeatures)→\(weights.outFeatures), \(epilogue)")
+                detail: "input \(input.shape) for \(layers.map { "\($0.weights.precision) \($0.weights.inFeatures)→\($0.weights.outFeatures)" }), \(epilogue)")
         }
         let rows = input.shape[0]
-        let staged = StridedLayout(shape: [rows, weights.inFeatures], strides: [weights.inFeatures, 1])
-        let written = StridedLayout(shape: [rows, weights.outFeatures], strides: [weights.outFeatures, 1])
+        let staged = StridedLayout(shape: [rows, inFeatures], strides: [inFeatures, 1])
         try withRuntime { (runtime) throws(TensorError) in
             let staging = try Self.stageInBF16(input, as: staged, in: runtime)
-            try runtime.run(
-                .linearToBF16(input: staged, weights: weights.format, hasBias: weights.hasBias, output: written, epilogue: epilogue),
-                operation: Self.linearName(rows: rows, weights: weights, epilogue: epilogue) + " to bf16",
-                handles: Self.linearHandles(input: staging, weights: weights, output: output)
-            ) { (engine) throws(TensorError) in
-                try Self.describeLinear(
-                    input: staged, weights: weights, output: written, outputType: dnnl_bf16, epilogue: epilogue, engine: engine)
+            for (weights, output) in layers {
+                let written = StridedLayout(shape: [rows, weights.outFeatures], strides: [weights.outFeatures, 1])
+                try runtime.run(
+                    .linearToBF16(input: staged, weights: weights.format, hasBias: weights.hasBias, output: written, epilogue: epilogue),
+                    operation: Self.linearName(rows: rows, weights: weights, epilogue: epilogue) + " to bf16",
+                    handles: Self.linearHandles(input: staging, weights: weights, output: output)
+                ) { (engine) throws(TensorError) in
+                    try Self.describeLinear(
+                        input: staged, weights: weights, output: written, outputType: dnnl_bf16, epilogue: epilogue, engine: engine)
+                }
             }
         }
     }

@@ -70,12 +70,14 @@ struct BF16ParityTests {
         let text = try TextWeights(
             loading: fixture.bundle.tensors, config: config.text, embedDim: config.embedDim, engine: engine, precision: .bf16)
         let blockMatmuls = (vision.blocks + text.blocks).flatMap {
-            [$0.queryKeyValue, $0.attentionOutput, $0.mlpExpand, $0.mlpContract]
+            $0.queryKeyValue.layers + [$0.attentionOutput, $0.mlpExpand, $0.mlpContract]
         }
         let matmuls = [vision.patchEmbedding, vision.projection, text.projection] + blockMatmuls
-        #expect(matmuls.count == 3 + 4 * (config.vision.layers + config.text.layers))
+        // The vision blocks pack q, k and v apart for attention in bf16; the text blocks fused.
+        #expect(matmuls.count == 3 + 6 * config.vision.layers + 4 * config.text.layers)
         #expect(matmuls.allSatisfy { $0.precision == .bf16 })
         #expect(try visionWeights(.fp32).projection.precision == .fp32)
+        #expect(try visionWeights(.fp32).blocks.allSatisfy { $0.queryKeyValue.layers.count == 1 })
     }
 
     /// The patch embedding and the first block's four matmuls and two attention products.

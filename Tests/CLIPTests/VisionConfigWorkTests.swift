@@ -19,4 +19,12 @@ import Testing
         #expect(linear.map(\.count) == [1, 12, 12, 12, 12])
         #expect(linear.map(\.hasBias) == [false, true, true, true, true])
     }
+
+    @Test func listsQueryKeyValueApartWithTheSameWork() {
+        let fused = vision.matmuls(embedDim: embedDim)
+        let apart = vision.matmuls(embedDim: embedDim, separateQueryKeyValue: true)
+        #expect(apart.map(\.name) == ["patch embed", "q, k, v", "q·kᵀ", "attention·v", "out proj", "fc1", "fc2", "proj"])
+        #expect(apart[1].columns == 896 && apart[1].count == 36 && apart[1].hasBias)
+        #expect(apart.reduce(0) { $0 + $1.flops } == fused.reduce(0) { $0 + $1.flops })
+    }
 }
