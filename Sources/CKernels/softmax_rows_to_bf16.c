@@ -10,20 +10,10 @@
 // under a twentieth of an fp32 unit), then scaled by 2^n. Below -104, e^x is 0 in fp32.
 
 #include "CKernels.h"
+#include "kernel_support.h"
 
 #include <math.h>
 #include <stddef.h>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define INCTRL_HAS_AVX512_PATH 1
-#endif
-
-// libgomp's entry point for a parallel region (what GCC emits for `#pragma omp parallel`):
-// the team is the one oneDNN's kernels run on, so the threads are already awake.
-extern void GOMP_parallel(void (*function)(void *), void *data, unsigned threads, unsigned flags);
-extern int omp_get_thread_num(void);
-extern int omp_get_num_threads(void);
 
 static const float ln2Hi = 0.693359375f;
 static const float ln2Lo = -2.12194440e-4f;
@@ -46,12 +36,6 @@ static inline float exp_scalar(float x) {
     return ldexpf(p, (int)n);
 }
 
-static inline uint16_t bf16_bits(float value) {
-    union { float f; uint32_t u; } bits = {value};
-    uint32_t lsb = (bits.u >> 16) & 1;
-    return (uint16_t)((bits.u + 0x7fff + lsb) >> 16);
-}
-
 static void rows_scalar(float *logits, uint16_t *out, long first, long end, long length) {
     for (long row = first; row < end; row++) {
         float *x = logits + row * length;
@@ -64,14 +48,12 @@ static void rows_scalar(float *logits, uint16_t *out, long first, long end, long
             sum += x[i];
         }
         float inverse = 1.0f / sum;
-        for (long i = 0; i < length; i++) y[i] = bf16_bits(x[i] * inverse);
+        for (long i = 0; i < length; i++) y[i] = inctrl_bf16_bits(x[i] * inverse);
     }
 }
 
 #ifdef INCTRL_HAS_AVX512_PATH
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
-
-AVX512 static inline __m512 exp_avx512(__m512 x) {
+INCTRL_AVX512 static inline __m512 exp_avx512(__m512 x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(lowest));
     __m512 n = _mm512_roundscale_ps(
         _mm512_mul_ps(x, _mm512_set1_ps(log2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -88,12 +70,10 @@ AVX512 static inline __m512 exp_avx512(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-AVX512 static void rows_avx512(float *logits, uint16_t *out, long first, long end, long length) {
+INCTRL_AVX512 static void rows_avx512(float *logits, uint16_t *out, long first, long end, long length) {
     const long blocks = length / 16;
     const long rest = length % 16;
     const __mmask16 tail = (__mmask16)((1u << rest) - 1);
-    const __m512i half = _mm512_set1_epi32(0x7fff);
-    const __m512i one = _mm512_set1_epi32(1);
     for (long row = first; row < end; row++) {
         float *x = logits + row * length;
         uint16_t *y = out + row * length;
@@ -119,22 +99,11 @@ AVX512 static void rows_avx512(float *logits, uint16_t *out, long first, long en
         for (long b = 0; b <= blocks; b++) {
             const __mmask16 mask = b < blocks ? (__mmask16)0xffff : tail;
             if (!mask) break;
-            __m512i bits = _mm512_castps_si512(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + 16 * b), inverse));
-            __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), one);
-            bits = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(lsb, half)), 16);
-            _mm256_mask_storeu_epi16(y + 16 * b, mask, _mm512_cvtepi32_epi16(bits));
+            inctrl_store_bf16(y + 16 * b, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + 16 * b), inverse));
         }
     }
 }
 #endif
-
-int inctrl_softmax_is_vectorized(void) {
-#ifdef INCTRL_HAS_AVX512_PATH
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-#else
-    return 0;
-#endif
-}
 
 struct softmax_job {
     float *logits;
@@ -146,11 +115,8 @@ struct softmax_job {
 
 static void softmax_share(void *data) {
     const struct softmax_job *job = data;
-    const long threads = omp_get_num_threads();
-    const long thread = omp_get_thread_num();
-    const long share = (job->rows + threads - 1) / threads;
-    const long first = thread * share;
-    const long end = first + share < job->rows ? first + share : job->rows;
+    long first, end;
+    inctrl_thread_rows(job->rows, &first, &end);
     if (first >= end) return;
 #ifdef INCTRL_HAS_AVX512_PATH
     if (job->vectorized) {
@@ -163,6 +129,6 @@ static void softmax_share(void *data) {
 
 void inctrl_softmax_rows_to_bf16(float *logits, uint16_t *probabilities, long rows, long length, int vectorized) {
     if (rows <= 0 || length <= 0) return;
-    struct softmax_job job = {logits, probabilities, rows, length, vectorized && inctrl_softmax_is_vectorized()};
+    struct softmax_job job = {logits, probabilities, rows, length, vectorized && inctrl_kernels_are_vectorized()};
     GOMP_parallel(softmax_share, &job, 0, 0);
 }

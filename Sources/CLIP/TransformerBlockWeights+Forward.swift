@@ -55,8 +55,9 @@ extension TransformerBlockWeights {
         precondition(rows <= workspace.capacity, "more rows than the block workspace holds")
         let stream = TensorView.matrix(tokens, rows: rows, columns: width)
         let normed = workspace.normed.matrix(rows: rows, columns: width)
+        // In bf16 the LayerNorms write bf16 (half of `normed`) for the layers that read them.
+        let normedBF16 = UnsafeMutableRawPointer(workspace.normed.base)
 
-        try engine.layerNorm(stream, attentionNorm, into: normed)
         switch (pattern, queryKeyValue) {
         case let (.full(length), .separate(query, key, value)) where attendsInBF16:
             // Attention in bf16 (see `attendInBF16`): q, k and v are written in bf16, each a
@@ -64,12 +65,15 @@ extension TransformerBlockWeights {
             // its output in bf16 (half of `attention`), and out_proj reads it as it is.
             let projections = UnsafeMutableRawPointer(workspace.queryKeyValue.base)
             let part = rows * width * WeightPrecision.bf16.scalarBytes
-            try engine.linearsToBF16(normed, [(query, projections), (key, projections + part), (value, projections + 2 * part)])
+            try engine.layerNorm(stream, attentionNorm, intoBF16: normedBF16)
+            try engine.linearsToBF16(
+                bf16Input: normedBF16, rows: rows, [(query, projections), (key, projections + part), (value, projections + 2 * part)])
             try attendInBF16(sequences: rows / length, length: length, rows: rows, workspace: workspace, engine: engine)
             try engine.linear(
                 bf16Input: UnsafeMutableRawPointer(workspace.attention.base), rows: rows, attentionOutput, into: stream,
                 epilogue: .residualAdd)
         case let (.full(length), .fused(projection)):
+            try engine.layerNorm(stream, attentionNorm, into: normed)
             try engine.linear(normed, projection, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
             try attend(sequences: rows / length, length: length, workspace: workspace, engine: engine)
             try engine.linear(
@@ -77,6 +81,7 @@ extension TransformerBlockWeights {
         case let (.prefixTree(parents), .fused(projection)):
             // The text tower's attention stays fp32 in either precision (its kernel is not
             // oneDNN's; see `ComputeEngine.prefixTreeSelfAttention`).
+            try engine.layerNorm(stream, attentionNorm, into: normed)
             try engine.linear(normed, projection, into: workspace.queryKeyValue.matrix(rows: rows, columns: 3 * width))
             // PyTorch computes the scale in double precision and rounds it once.
             engine.prefixTreeSelfAttention(
@@ -90,13 +95,16 @@ extension TransformerBlockWeights {
                 operation: "attention", detail: "q, k and v packed as separate layers need full attention in bf16")
         }
 
-        try engine.layerNorm(stream, mlpNorm, into: normed)
         if mlpExpand.precision == .bf16, mlpContract.precision == .bf16 {
-            // fc2 reads fc1's output in bf16: fc1 writes it so (half of `hidden`), rounded as
-            // converting its fp32 output would round it, and fc2 skips the conversion.
-            try engine.linearToBF16(normed, mlpExpand, intoBF16: UnsafeMutableRawPointer(workspace.hidden.base), epilogue: .gelu)
-            try engine.linear(bf16Input: UnsafeMutableRawPointer(workspace.hidden.base), rows: rows, mlpContract, into: stream, epilogue: .residualAdd)
+            // fc1 reads the LayerNorm in bf16, written so; fc2 reads fc1's output in bf16: fc1
+            // writes it so (half of `hidden`), rounded as converting its fp32 output would
+            // round it, and fc2 skips the conversion.
+            let hidden = UnsafeMutableRawPointer(workspace.hidden.base)
+            try engine.layerNorm(stream, mlpNorm, intoBF16: normedBF16)
+            try engine.linearsToBF16(bf16Input: normedBF16, rows: rows, [(mlpExpand, hidden)], epilogue: .gelu)
+            try engine.linear(bf16Input: hidden, rows: rows, mlpContract, into: stream, epilogue: .residualAdd)
         } else {
+            try engine.layerNorm(stream, mlpNorm, into: normed)
             let hidden = workspace.hidden.matrix(rows: rows, columns: mlpWidth)
             try engine.linear(normed, mlpExpand, into: hidden, epilogue: .gelu)
             try engine.linear(hidden, mlpContract, into: stream, epilogue: .residualAdd)

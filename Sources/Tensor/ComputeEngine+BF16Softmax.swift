@@ -1,10 +1,6 @@
 import CKernels
 
 extension ComputeEngine {
-    /// Whether ``softmax(overwriting:intoBF16:)`` runs its AVX-512 kernel on this CPU (else
-    /// the portable one, the same arithmetic one element at a time).
-    public static var softmaxIsVectorized: Bool { inctrl_softmax_is_vectorized() != 0 }
-
     /// Softmax along the last dimension of the dense fp32 `logits`, each probability rounded
     /// to bf16 (to nearest, ties to even) into the dense `probabilities` of the same shape:
     /// attention's probabilities on their way into p·v in bf16 mode.

@@ -14,7 +14,17 @@
 /// portable path (for tests); otherwise AVX-512 is used where the CPU has it.
 void inctrl_softmax_rows_to_bf16(float *logits, uint16_t *probabilities, long rows, long length, int vectorized);
 
-/// Whether `inctrl_softmax_rows_to_bf16` takes its AVX-512 path on this CPU.
-int inctrl_softmax_is_vectorized(void);
+/// LayerNorm of each of `rows` rows of `width` fp32 values (dense), rounded to bf16 (to
+/// nearest, ties to even) into `output` (dense, the same shape). Per row, in fp32:
+/// mean = sum x / width, variance = sum (x - mean)^2 / width,
+/// y = (x - mean) * (1 / sqrt(variance + epsilon)) * scale + shift.
+///
+/// Rows are shared among the OpenMP threads oneDNN runs on; `vectorized` as for the softmax.
+void inctrl_layer_norm_rows_to_bf16(
+    const float *input, const float *scale, const float *shift, uint16_t *output, long rows, long width, float epsilon,
+    int vectorized);
+
+/// Whether the kernels above take their AVX-512 paths on this CPU.
+int inctrl_kernels_are_vectorized(void);
 
 #endif
