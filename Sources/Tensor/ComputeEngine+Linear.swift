@@ -53,38 +53,14 @@ extension ComputeEngine {
         }
     }
 
-    /// `linear` with a bf16 layer's result written as dense bf16 `[rows, out]` at `output`:
-    /// the fp32 sums, bias and epilogue as `linear` computes them, rounded once to bf16 (to
-    /// nearest even) as they are stored, so the bytes equal `linear`'s fp32 output converted
-    /// to bf16, without the fp32 round trip through memory. For a layer read only by another
-    /// bf16 layer (``linear(bf16Input:rows:_:into:epilogue:)``). `.residualAdd` is not
-    /// offered: the residual stream stays fp32.
-    public func linearToBF16(
-        _ input: TensorView, _ weights: LinearWeights, intoBF16 output: UnsafeMutableRawPointer, epilogue: LinearEpilogue = .none
-    ) throws(TensorError) {
-        try linearsToBF16(input, [(weights, output)], epilogue: epilogue)
-    }
-
-    /// ``linearToBF16(_:_:intoBF16:epilogue:)`` for several layers that read the same input
-    /// (attention's q, k and v projections), each into its own dense bf16 output: the input
-    /// is converted to bf16 once for all of them.
-    public func linearsToBF16(
-        _ input: TensorView, _ layers: [(weights: LinearWeights, output: UnsafeMutableRawPointer)], epilogue: LinearEpilogue = .none
-    ) throws(TensorError) {
-        guard input.rank == 2 else {
-            throw TensorError.shapeMismatch(operation: "linearToBF16", detail: "input \(input.shape)")
-        }
-        let rows = input.shape[0]
-        try checkLinearsToBF16(rows: rows, inFeatures: input.shape[1], layers, epilogue: epilogue)
-        let staged = StridedLayout(shape: [rows, input.shape[1]], strides: [input.shape[1], 1])
-        try withRuntime { (runtime) throws(TensorError) in
-            let staging = try Self.stageInBF16(input, as: staged, in: runtime)
-            try Self.runLinearsToBF16(bf16Input: staging, rows: rows, layers, epilogue: epilogue, in: runtime)
-        }
-    }
-
-    /// ``linearsToBF16(_:_:epilogue:)`` for an input that is already dense bf16
-    /// `[rows, in]` at `input` (written by ``layerNorm(_:_:intoBF16:)``): no conversion.
+    /// `linear` of bf16 layers that read the same dense bf16 `[rows, in]` input at `input`
+    /// (written by ``layerNorm(_:_:intoBF16:)``), each with its result written as dense bf16
+    /// `[rows, out]` at its `output`: the fp32 sums, bias and epilogue as `linear` computes
+    /// them, rounded once to bf16 (to nearest even) as they are stored, so the bytes equal
+    /// `linear`'s fp32 output converted to bf16, without the fp32 round trip through memory.
+    /// For layers read only by another bf16 layer (attention's q, k and v; fc1, read by fc2
+    /// through ``linear(bf16Input:rows:_:into:epilogue:)``). `.residualAdd` is not offered:
+    /// the residual stream stays fp32.
     public func linearsToBF16(
         bf16Input input: UnsafeMutableRawPointer, rows: Int, _ layers: [(weights: LinearWeights, output: UnsafeMutableRawPointer)],
         epilogue: LinearEpilogue = .none
@@ -108,7 +84,7 @@ extension ComputeEngine {
     }
 
     /// Runs each of `layers` on the dense bf16 `[rows, in]` at `input` into its dense bf16
-    /// output. The caller holds the lock (the input may be the staging buffer).
+    /// output. The caller holds the lock.
     private static func runLinearsToBF16(
         bf16Input input: UnsafeMutableRawPointer, rows: Int, _ layers: [(weights: LinearWeights, output: UnsafeMutableRawPointer)],
         epilogue: LinearEpilogue, in runtime: Runtime
@@ -128,7 +104,7 @@ extension ComputeEngine {
     }
 
     /// `linear` of a bf16 layer whose input is already dense bf16 `[rows, in]` at `input`
-    /// (written by ``linearToBF16(_:_:intoBF16:epilogue:)``): the same matmul `linear` runs
+    /// (written by ``linearsToBF16(bf16Input:rows:_:epilogue:)``): the same matmul `linear` runs
     /// after converting an fp32 input, without the conversion.
     public func linear(
         bf16Input input: UnsafeMutableRawPointer, rows: Int, _ weights: LinearWeights, into output: TensorView,

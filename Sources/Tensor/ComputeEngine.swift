@@ -182,7 +182,7 @@ extension ComputeEngine {
 /// Everything a cached primitive's creation depends on.
 enum PrimitiveKey: Hashable {
     case linear(input: StridedLayout, weights: PackedFormat, hasBias: Bool, output: StridedLayout, epilogue: LinearEpilogue)
-    /// A linear layer whose output is dense bf16 (`linearToBF16`).
+    /// A linear layer whose output is dense bf16 (`linearsToBF16`).
     case linearToBF16(input: StridedLayout, weights: PackedFormat, hasBias: Bool, output: StridedLayout, epilogue: LinearEpilogue)
     case matmul(a: StridedLayout, b: StridedLayout, output: StridedLayout, scaleBits: UInt32, addend: StridedLayout?)
     /// A matmul of bf16 operands with fp32 sums, written in fp32 or (`outputIsBF16`) bf16.

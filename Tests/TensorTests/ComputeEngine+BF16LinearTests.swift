@@ -69,6 +69,9 @@ struct BF16LinearTests {
         // The bf16 way: the hidden layer written in bf16 and read as it is.
         var hiddenBF16 = [UInt16](repeating: 0, count: rows * hiddenFeatures)
         var viaBF16 = residual
+        // Its input in bf16, as the LayerNorm writes it: the fp32 input rounded, as `linear`
+        // rounds it when it converts.
+        var inputBF16 = input.map { UInt16(Self.roundedToBF16($0).bitPattern >> 16) }
         try input.withUnsafeMutableBufferPointer { x in
             let inputView = TensorView.matrix(x.baseAddress!, rows: rows, columns: inFeatures)
             try hidden.withUnsafeMutableBufferPointer { h in
@@ -80,7 +83,9 @@ struct BF16LinearTests {
                 }
             }
             try hiddenBF16.withUnsafeMutableBytes { h in
-                try engine.linearToBF16(inputView, first, intoBF16: h.baseAddress!, epilogue: epilogue)
+                try inputBF16.withUnsafeMutableBytes { b in
+                    try engine.linearsToBF16(bf16Input: b.baseAddress!, rows: rows, [(first, h.baseAddress!)], epilogue: epilogue)
+                }
                 try viaBF16.withUnsafeMutableBufferPointer { y in
                     try engine.linear(
                         bf16Input: h.baseAddress!, rows: rows, second,
@@ -92,13 +97,52 @@ struct BF16LinearTests {
         #expect(viaBF16.map(\.bitPattern) == viaFP32.map(\.bitPattern))
         #expect(throws: TensorError.self) {
             try hiddenBF16.withUnsafeMutableBytes { h in
-                try input.withUnsafeMutableBufferPointer { x in
-                    try engine.linearToBF16(
-                        .matrix(x.baseAddress!, rows: rows, columns: inFeatures), first, intoBF16: h.baseAddress!,
-                        epilogue: .residualAdd)
+                try input.withUnsafeMutableBytes { x in
+                    try engine.linearsToBF16(bf16Input: x.baseAddress!, rows: rows, [(first, h.baseAddress!)], epilogue: .residualAdd)
                 }
             }
         }
+    }
+
+    /// Attention's q, k and v packed as three layers over one bf16 input (as the vision
+    /// tower runs them in bf16) give the bytes of the one stacked layer's output columns.
+    @Test func threeLayersGiveTheBytesOfTheStackedOne() throws {
+        var random = SeededGenerator(seed: 24)
+        let (rows, width) = (226, 64)
+        let weight = random.floats(3 * width * width, in: -0.2...0.2)
+        let bias = random.floats(3 * width)
+        let stacked = try engine.packLinear(
+            weight: weight, orientation: .outputMajor, inFeatures: width, outFeatures: 3 * width, bias: bias, typicalRows: rows,
+            precision: .bf16)
+        let parts = try (0..<3).map { part in
+            try engine.packLinear(
+                weight: Array(weight[part * width * width..<(part + 1) * width * width]), orientation: .outputMajor,
+                inFeatures: width, outFeatures: width, bias: Array(bias[part * width..<(part + 1) * width]), typicalRows: rows,
+                precision: .bf16)
+        }
+        var input = random.floats(rows * width).map { UInt16(Self.roundedToBF16($0).bitPattern >> 16) }
+        var whole = [UInt16](repeating: 0, count: rows * 3 * width)
+        var apart = [UInt16](repeating: 0, count: rows * 3 * width)
+        try input.withUnsafeMutableBytes { x in
+            try whole.withUnsafeMutableBytes { w in
+                try engine.linearsToBF16(bf16Input: x.baseAddress!, rows: rows, [(stacked, w.baseAddress!)])
+            }
+            try apart.withUnsafeMutableBytes { a in
+                let part = rows * width * 2
+                try engine.linearsToBF16(
+                    bf16Input: x.baseAddress!, rows: rows,
+                    [(parts[0], a.baseAddress!), (parts[1], a.baseAddress! + part), (parts[2], a.baseAddress! + 2 * part)])
+            }
+        }
+        // `whole` is [rows, 3·width]; `apart` is q, then k, then v, each [rows, width].
+        var regrouped: [UInt16] = []
+        for part in 0..<3 {
+            for row in 0..<rows {
+                let start = (row * 3 + part) * width
+                regrouped += whole[start..<start + width]
+            }
+        }
+        #expect(apart == regrouped)
     }
 
     @Test func convertsAStridedInput() throws {
