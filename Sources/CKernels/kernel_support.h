@@ -32,12 +32,18 @@ static inline uint16_t inctrl_bf16_bits(float value) {
 }
 
 #ifdef INCTRL_HAS_AVX512_PATH
-/// Sixteen floats rounded to bf16 as `inctrl_bf16_bits` does, stored to the lanes of `mask`.
+/// Sixteen floats rounded to bf16 as `inctrl_bf16_bits` does, stored to the lanes of `mask`
+/// (a plain store when all sixteen are: a masked one is slower on some CPUs).
 INCTRL_AVX512 static inline void inctrl_store_bf16(uint16_t *destination, __mmask16 mask, __m512 values) {
     __m512i bits = _mm512_castps_si512(values);
     __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
     bits = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
-    _mm256_mask_storeu_epi16(destination, mask, _mm512_cvtepi32_epi16(bits));
+    const __m256i packed = _mm512_cvtepi32_epi16(bits);
+    if (mask == (__mmask16)0xffff) {
+        _mm256_storeu_si256((__m256i *)destination, packed);
+    } else {
+        _mm256_mask_storeu_epi16(destination, mask, packed);
+    }
 }
 #endif
 
