@@ -654,7 +654,9 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
                 close()
                 return false
             }
-            for boundary in outbound.markWritten(written) where boundary.isFinalResponse {
+            outbound.markWritten(written)
+            while let boundary = outbound.takeFinished() {
+                guard boundary.isFinalResponse else { continue }
                 lifecycle.responseWritten(closingConnection: boundary.closesConnection, at: now)
                 finishedResponse = true
                 if boundary.closesConnection {
