@@ -82,7 +82,7 @@ final class HTTPConnection: EventLoopIOHandler, @unchecked Sendable {
     @exclusivity(unchecked) private var pendingWork: [PendingWork] = []
     /// A refusal for overload waiting out `ConnectionSettings.overloadRefusalDelay` before it
     /// joins `pendingWork`; nothing is read meanwhile.
-    private var heldRefusal: (response: HTTPResponse, context: ResponseContext, due: ContinuousClock.Instant)?
+    @exclusivity(unchecked) private var heldRefusal: (response: HTTPResponse, context: ResponseContext, due: ContinuousClock.Instant)?
     @exclusivity(unchecked) private var inFlight: InFlight?
     private var handlerGeneration = 0
     @exclusivity(unchecked) private var outbound = OutboundBuffer()
