@@ -9,11 +9,14 @@ final class EpollBackend: EventLoopBackend, @unchecked Sendable {
     private let inbox: EventLoopInbox
     private let threadIdentifier = Atomic<UInt>(0)
     private var isStopping = false
-    private var handlers: [UInt64: any EventLoopIOHandler] = [:]
+    // Touched on every turn, only on the loop's thread, and each access ends before any
+    // handler or work it finds runs: exempt from run-time exclusivity checks, as
+    // `HTTPConnection`'s state is.
+    @exclusivity(unchecked) private var handlers: [UInt64: any EventLoopIOHandler] = [:]
     private var nextToken = EpollBackend.inboxToken + 1
-    private var localWork: [() -> Void] = []
-    private var timers: [(deadline: ContinuousClock.Instant, work: () -> Void)] = []
-    private var sweepDeadline: ContinuousClock.Instant?
+    @exclusivity(unchecked) private var localWork: [() -> Void] = []
+    @exclusivity(unchecked) private var timers: [(deadline: ContinuousClock.Instant, work: () -> Void)] = []
+    @exclusivity(unchecked) private var sweepDeadline: ContinuousClock.Instant?
     private var sweep: (() -> Void)?
 
     /// The token of the inbox's eventfd; handlers get the ones after it.

@@ -27,8 +27,10 @@ final class EventLoop: @unchecked Sendable {
     private let backend: any EventLoopBackend
     private var server: HTTPServer?
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
-    private var dateCache = HTTPDateCache()
-    private var scheduledSweep: ContinuousClock.Instant?
+    // Read or changed on every request, only on this loop and never across a call that could
+    // come back here: exempt from run-time exclusivity checks, as `HTTPConnection`'s state is.
+    @exclusivity(unchecked) private var dateCache = HTTPDateCache()
+    @exclusivity(unchecked) private var scheduledSweep: ContinuousClock.Instant?
     private var shutdownDeadline: ContinuousClock.Instant?
     private var hasReportedDrained = false
 

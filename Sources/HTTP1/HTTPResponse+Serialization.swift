@@ -35,104 +35,87 @@ extension HTTPResponse {
 
     /// Whether the handler asked for the connection to close after this response.
     var asksToCloseConnection: Bool {
-        headers.values(for: "Connection").contains { value in
-            value.split(separator: ",").contains { $0.trimmingWhitespace().equalsIgnoringASCIICase("close") }
+        headers.contains { field in
+            field.name.equalsIgnoringASCIICase("Connection")
+                && field.value.split(separator: ",").contains { $0.trimmingWhitespace().equalsIgnoringASCIICase("close") }
         }
     }
 
     /// Appends the status line, the header section and (unless forbidden) the body.
+    ///
+    /// The head is measured first (with the handler's fields the server must not repeat or
+    /// adds itself), written into one temporary buffer and appended at once.
     func serialize(
         into buffer: inout [UInt8], context: ResponseContext, closesConnection: Bool, date: [UInt8], serverName: String
     ) {
-        buffer.appendLiteral("HTTP/1.1 ")
-        buffer.appendDecimal(status.code)
-        buffer.append(HTTPSyntax.space)
-        buffer.appendUTF8(status.reasonPhrase)
-        buffer.appendLiteral("\r\n")
-        if !headers.contains("Date") {
-            buffer.appendLiteral("Date: ")
-            buffer.append(contentsOf: date)
-            buffer.appendLiteral("\r\n")
-        }
-        if !serverName.isEmpty && !headers.contains("Server") {
-            buffer.appendField(name: "Server", value: serverName)
-        }
+        var hasDate = false
+        var hasServer = false
         var declaredLength: String?
+        // "HTTP/1.1 ", the code, a space, the reason, CRLF; Date, Server; Content-Length;
+        // Connection; the blank line.
+        var headBytes = 9 + 20 + 1 + status.reasonPhrase.utf8.count + 2 + (6 + date.count + 2)
+            + (8 + serverName.utf8.count + 2) + (16 + 20 + 2) + 24 + 2
         for field in headers {
-            if field.name.equalsIgnoringASCIICase("Content-Length") {
+            if field.name.equalsIgnoringASCIICase("Date") {
+                hasDate = true
+            } else if field.name.equalsIgnoringASCIICase("Server") {
+                hasServer = true
+            } else if field.name.equalsIgnoringASCIICase("Content-Length") {
                 declaredLength = field.value
-            } else if !field.name.equalsIgnoringASCIICase("Transfer-Encoding") && !field.name.equalsIgnoringASCIICase("Connection") {
-                buffer.appendField(name: field.name, valueBytes: field.valueBytes)
+                headBytes += field.valueBytes.count
             }
+            headBytes += field.name.utf8.count + 2 + field.valueBytes.count + 2
         }
         let isHead = context.method == .head
-        // RFC 9110 §8.6: no Content-Length on 1xx/204; 304 describes a representation not sent.
-        if !status.forbidsContent {
-            buffer.appendLiteral("Content-Length: ")
-            // RFC 9110 §9.3.2: a HEAD response may state the length a GET would have had; a
-            // handler that skipped building the body can still say so.
-            if isHead, body.isEmpty, let declaredLength, !declaredLength.isEmpty, declaredLength.utf8.allSatisfy(HTTPSyntax.isDigit) {
-                buffer.appendUTF8(declaredLength)
-            } else {
-                buffer.appendDecimal(body.count)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: headBytes) { room in
+            var head = ByteCursor(room)
+            head.write("HTTP/1.1 ")
+            head.writeDecimal(status.code)
+            head.write(HTTPSyntax.space)
+            head.write(status.reasonPhrase)
+            head.write("\r\n")
+            if !hasDate {
+                head.write("Date: ")
+                head.write(date)
+                head.write("\r\n")
             }
-            buffer.appendLiteral("\r\n")
+            if !serverName.isEmpty && !hasServer {
+                head.write("Server: ")
+                head.write(serverName)
+                head.write("\r\n")
+            }
+            for field in headers
+            where !field.name.equalsIgnoringASCIICase("Content-Length") && !field.name.equalsIgnoringASCIICase("Transfer-Encoding")
+                && !field.name.equalsIgnoringASCIICase("Connection") {
+                head.write(field.name)
+                head.write(": ")
+                head.write(field.valueBytes)
+                head.write("\r\n")
+            }
+            // RFC 9110 §8.6: no Content-Length on 1xx/204; 304 describes a representation not sent.
+            if !status.forbidsContent {
+                head.write("Content-Length: ")
+                // RFC 9110 §9.3.2: a HEAD response may state the length a GET would have had; a
+                // handler that skipped building the body can still say so.
+                if isHead, body.isEmpty, let declaredLength, !declaredLength.isEmpty, declaredLength.utf8.allSatisfy(HTTPSyntax.isDigit) {
+                    head.write(declaredLength)
+                } else {
+                    head.writeDecimal(body.count)
+                }
+                head.write("\r\n")
+            }
+            if closesConnection {
+                head.write("Connection: close\r\n")
+            } else if !context.version.isAtLeastHTTP1_1 {
+                // RFC 9112 §9.3: an HTTP/1.0 client only keeps the connection if told so.
+                head.write("Connection: keep-alive\r\n")
+            }
+            head.write("\r\n")
+            buffer.append(contentsOf: head.written)
         }
-        if closesConnection {
-            buffer.appendLiteral("Connection: close\r\n")
-        } else if !context.version.isAtLeastHTTP1_1 {
-            // RFC 9112 §9.3: an HTTP/1.0 client only keeps the connection if told so.
-            buffer.appendLiteral("Connection: keep-alive\r\n")
-        }
-        buffer.appendLiteral("\r\n")
         if !isHead && !status.forbidsContent {
             buffer.append(contentsOf: body)
         }
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// Appends `name: value` and CRLF.
-    mutating func appendField(name: String, value: String) {
-        appendUTF8(name)
-        appendLiteral(": ")
-        appendUTF8(value)
-        appendLiteral("\r\n")
-    }
-
-    /// Appends `name: value` and CRLF, the value's octets as they are.
-    mutating func appendField(name: String, valueBytes: [UInt8]) {
-        appendUTF8(name)
-        appendLiteral(": ")
-        append(contentsOf: valueBytes)
-        appendLiteral("\r\n")
-    }
-
-    /// Appends the UTF-8 of a literal, copied from where the program keeps it.
-    mutating func appendLiteral(_ text: StaticString) {
-        text.withUTF8Buffer { append(contentsOf: $0) }
-    }
-
-    /// Appends the UTF-8 of `text`, copied at once from its contiguous storage (which every
-    /// native string has) rather than through its UTF-8 view.
-    mutating func appendUTF8(_ text: String) {
-        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { append(contentsOf: $0) }
-        if copied == nil { append(contentsOf: text.utf8) }
-    }
-
-    /// Appends a non-negative integer in decimal, without building a String.
-    mutating func appendDecimal(_ value: Int) {
-        guard value > 0 else {
-            append(UInt8(ascii: "0"))
-            return
-        }
-        let start = count
-        var remaining = value
-        while remaining > 0 {
-            append(UInt8(ascii: "0") + UInt8(remaining % 10))
-            remaining /= 10
-        }
-        self[start...].reverse()
     }
 }
 

@@ -44,16 +44,10 @@ struct OutboundBuffer {
         }
     }
 
-    /// Records that `count` more bytes were written; returns the messages that thereby
-    /// finished, in order.
-    mutating func markWritten(_ count: Int) -> [Boundary] {
+    /// Records that `count` more bytes were written; the messages that thereby finished are
+    /// then taken one by one with ``takeFinished()``.
+    mutating func markWritten(_ count: Int) {
         writtenIndex += count
-        let position = streamOffset + writtenIndex
-        var finished: [Boundary] = []
-        while let first = boundaries.first, first.end <= position {
-            finished.append(first)
-            boundaries.removeFirst()
-        }
         if writtenIndex == bytes.count {
             streamOffset += bytes.count
             if bytes.capacity > Self.retainedCapacity {
@@ -63,6 +57,13 @@ struct OutboundBuffer {
             }
             writtenIndex = 0
         }
-        return finished
+    }
+
+    /// Removes and returns the first message whose last byte has been written, or nil when
+    /// the first has not (or there is none): in order, without an array per write.
+    mutating func takeFinished() -> Boundary? {
+        guard let first = boundaries.first, first.end <= streamOffset + writtenIndex else { return nil }
+        boundaries.removeFirst()
+        return first
     }
 }

@@ -19,14 +19,15 @@ extension InCTRLService {
     /// `handler` (its route needs no key, no rate limit and no waiting). Every other request
     /// goes to `handler`.
     public var immediateHandler: HTTPImmediateHandler {
-        { [self] request in
+        // Looked up once: the route's metrics slot and the answer, which only gains its id.
+        let route = metrics.route("/healthz")
+        let health = Self.healthResponse
+        return { [self] request in
             guard request.method == .get, request.path == "/healthz" else { return nil }
             let started = DispatchTime.now()
-            let (request, requestID) = Self.identified(request)
             metrics.requestStarted()
-            let label = RequestLabels()
-            label.set(pattern: "/healthz")
-            return finish(request, requestID, Self.healthResponse, label: label, started: started)
+            return finish(
+                request, Self.requestID(from: request), health, pattern: "/healthz", keyID: nil, route: route, started: started)
         }
     }
 
@@ -132,7 +133,9 @@ extension InCTRLService {
         metrics.requestStarted()
         let label = RequestLabels()
         let response = await RequestLabels.$current.withValue(label) { await router.respond(to: request) }
-        return finish(request, requestID, response, label: label, started: started)
+        let pattern = label.pattern
+        return finish(
+            request, requestID, response, pattern: pattern, keyID: label.keyID, route: metrics.route(pattern), started: started)
     }
 
     /// `request` carrying its request id (see ``requestID(from:)``), and the id.
@@ -144,20 +147,22 @@ extension InCTRLService {
     }
 
     /// The end of every request, however it was answered: `response` with the request's id,
-    /// counted in the metrics and written to the access log.
+    /// counted in the metrics (under `route`, the metrics' slot for `pattern`) and written to
+    /// the access log.
     private func finish(
-        _ request: HTTPRequest, _ requestID: String, _ response: HTTPResponse, label: RequestLabels, started: DispatchTime
+        _ request: borrowing HTTPRequest, _ requestID: String, _ response: HTTPResponse, pattern: String?, keyID: String?,
+        route: ServiceMetrics.Route, started: DispatchTime
     ) -> HTTPResponse {
         var response = response
         metrics.requestFinished()
         response.headers.set(name: "X-Request-ID", value: requestID)
         let duration = Duration.since(started)
-        metrics.recordRequest(route: label.pattern, method: request.method.rawValue, status: response.status.code, duration: duration)
+        metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, duration: duration)
         accessLog.record(AccessLog.Entry(
             requestID: requestID, method: request.method.rawValue, path: request.path,
-            route: label.pattern ?? ServiceMetrics.unmatchedRoute, status: response.status.code,
+            route: pattern ?? ServiceMetrics.unmatchedRoute, status: response.status.code,
             milliseconds: (duration.inSeconds * 10_000).rounded() / 10, bytesIn: request.body.count,
-            bytesOut: response.body.count, remote: request.remoteAddress?.description ?? "-", keyID: label.keyID ?? "-"))
+            bytesOut: response.body.count, remote: request.remoteAddress?.description ?? "-", keyID: keyID ?? "-"))
         return response
     }
 

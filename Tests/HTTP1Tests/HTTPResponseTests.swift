@@ -71,10 +71,13 @@ import Testing
         #expect(!HTTPResponse(headers: ["Connection": "keep-alive"]).asksToCloseConnection)
     }
 
-    @Test(arguments: [(0, "0"), (7, "7"), (10, "10"), (1234567890, "1234567890")])
+    @Test(arguments: [(0, "0"), (7, "7"), (10, "10"), (99, "99"), (1234567890, "1234567890"), (Int.max, String(Int.max))])
     func decimalsAreWrittenWithoutStrings(value: Int, expected: String) {
-        var buffer: [UInt8] = Array("x".utf8)
-        buffer.appendDecimal(value)
-        #expect(String(decoding: buffer, as: UTF8.self) == "x" + expected)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { room in
+            var cursor = ByteCursor(room)
+            cursor.write(UInt8(ascii: "x"))
+            cursor.writeDecimal(value)
+            #expect(String(decoding: cursor.written, as: UTF8.self) == "x" + expected)
+        }
     }
 }

@@ -65,7 +65,7 @@ struct AccessLog: Sendable {
         pieces = Pieces(format: format, label: logger.label)
     }
 
-    func record(_ entry: Entry) {
+    func record(_ entry: borrowing Entry) {
         guard logger.logLevel <= .info else { return }
         guard let writer else {
             logger.info("request", metadata: Logger.Metadata(uniqueKeysWithValues: Self.fields(of: entry)))
@@ -80,39 +80,48 @@ struct AccessLog: Sendable {
     /// writes it from ``fields(of:)``: the unchanging parts copied from `pieces`, the
     /// timestamp and numbers written as digits straight into the line (`LogText`), and the
     /// text values as the handler writes them.
-    static func write(_ entry: Entry, format: ServiceConfiguration.LogFormat, pieces: Pieces, into line: inout [UInt8]) {
+    static func write(_ entry: borrowing Entry, format: ServiceConfiguration.LogFormat, pieces: Pieces, into line: inout [UInt8]) {
         line.reserveCapacity(line.count + 256 + entry.path.utf8.count)
+        // Straight-line code, the closures given numbers only: a closure capturing the entry
+        // copied it.
+        let (bytesIn, bytesOut, milliseconds, status) = (entry.bytesIn, entry.bytesOut, entry.milliseconds, entry.status)
         pieces.bytes.withUnsafeBufferPointer { bytes in
             pieces.ranges.withUnsafeBufferPointer { ranges in
                 var next = 0
-                func piece() {
-                    line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[ranges[next]]))
-                    next += 1
-                }
-                func field(_ value: String) {
-                    piece()
-                    ServiceLogHandler.appendValue(value, format: format, to: &line)
-                }
-                func number(_ write: (inout [UInt8]) -> Void) {
-                    piece()
-                    ServiceLogHandler.appendNumericValue(format: format, to: &line, write)
-                }
-                piece()
+                appendPiece(&next, bytes, ranges, to: &line)
                 ServiceLogHandler.appendTimestamp(to: &line)
-                piece()
-                number { LogText.appendDecimal(entry.bytesIn, to: &$0) }
-                number { LogText.appendDecimal(entry.bytesOut, to: &$0) }
-                field(entry.keyID)
-                field(entry.method)
-                number { LogText.appendTenths(entry.milliseconds, to: &$0) }
-                field(entry.path)
-                field(entry.remote)
-                field(entry.requestID)
-                field(entry.route)
-                number { LogText.appendDecimal(entry.status, to: &$0) }
-                piece()
+                appendPiece(&next, bytes, ranges, to: &line)
+                appendPiece(&next, bytes, ranges, to: &line)
+                ServiceLogHandler.appendNumericValue(format: format, to: &line) { LogText.appendDecimal(bytesIn, to: &$0) }
+                appendPiece(&next, bytes, ranges, to: &line)
+                ServiceLogHandler.appendNumericValue(format: format, to: &line) { LogText.appendDecimal(bytesOut, to: &$0) }
+                appendPiece(&next, bytes, ranges, to: &line)
+                ServiceLogHandler.appendValue(entry.keyID, format: format, to: &line)
+                appendPiece(&next, bytes, ranges, to: &line)
+                ServiceLogHandler.appendValue(entry.method, format: format, to: &line)
+                appendPiece(&next, bytes, ranges, to: &line)
+                ServiceLogHandler.appendNumericValue(format: format, to: &line) { LogText.appendTenths(milliseconds, to: &$0) }
+                appendPiece(&next, bytes, ranges, to: &line)
+                ServiceLogHandler.appendValue(entry.path, format: format, to: &line)
+                appendPiece(&next, bytes, ranges, to: &line)
+                ServiceLogHandler.appendValue(entry.remote, format: format, to: &line)
+                appendPiece(&next, bytes, ranges, to: &line)
+                ServiceLogHandler.appendValue(entry.requestID, format: format, to: &line)
+                appendPiece(&next, bytes, ranges, to: &line)
+                ServiceLogHandler.appendValue(entry.route, format: format, to: &line)
+                appendPiece(&next, bytes, ranges, to: &line)
+                ServiceLogHandler.appendNumericValue(format: format, to: &line) { LogText.appendDecimal(status, to: &$0) }
+                appendPiece(&next, bytes, ranges, to: &line)
             }
         }
+    }
+
+    /// Appends piece `next` of `bytes` (its range in `ranges`) and moves on to the next.
+    private static func appendPiece(
+        _ next: inout Int, _ bytes: UnsafeBufferPointer<UInt8>, _ ranges: UnsafeBufferPointer<Range<Int>>, to line: inout [UInt8]
+    ) {
+        line.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[ranges[next]]))
+        next += 1
     }
 
     /// The entry's fields, sorted by key as the handler sorts metadata.

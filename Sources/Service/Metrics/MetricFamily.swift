@@ -88,6 +88,11 @@ struct MetricFamily: Sendable {
         series[labelValues, default: empty].observe(value, upperBounds: upperBounds)
     }
 
+    /// Replaces every series with `series` (for a family collected at rendering).
+    mutating func replaceSeries(_ series: [[String]: Value]) {
+        self.series = series
+    }
+
     mutating func removeAllSeries() {
         series = labelNames.isEmpty ? [[]: zero] : [:]
     }

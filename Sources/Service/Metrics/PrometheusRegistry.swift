@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// Each family declares its label names when it is registered; every update then gives one
 /// value per label name, in the same order. All updates and rendering take one lock, which
-/// costs far less than the requests being measured.
+/// costs far less than the requests being measured; families updated on every request can
+/// instead be kept by their owner and collected when the registry renders (`collecting`).
 public final class PrometheusRegistry: Sendable {
     private let state = Mutex(State())
 
@@ -37,6 +38,16 @@ public final class PrometheusRegistry: Sendable {
         state.withLock { $0.samplers.append((handle.index, sample)) }
     }
 
+    /// Has `collect` give every series of `families` (in that order) when the registry
+    /// renders: for families whose owner keeps their values itself (sharded, so that updating
+    /// them takes no lock shared by every thread). Such families are not changed through their
+    /// handles; whatever `collect` returns replaces their series.
+    func collecting(
+        _ families: [FamilyHandle], _ collect: @escaping @Sendable () -> [[[String]: MetricFamily.Value]]
+    ) {
+        state.withLock { $0.collectors.append((families.map(\.index), collect)) }
+    }
+
     /// Registers a histogram with the given bucket upper bounds, which must be finite and
     /// increasing; the `+Inf` bucket is always added.
     public func histogram(
@@ -53,9 +64,14 @@ public final class PrometheusRegistry: Sendable {
     /// Every family in the text exposition format 0.0.4: families sorted by name, series
     /// sorted by label values, so the same state always renders the same text.
     public func render() -> String {
-        var (families, samplers) = state.withLock { ($0.families, $0.samplers) }
+        var (families, samplers, collectors) = state.withLock { ($0.families, $0.samplers, $0.collectors) }
         for (index, sample) in samplers {
             families[index].set(sample(), labelValues: [])
+        }
+        for (indices, collect) in collectors {
+            for (index, series) in zip(indices, collect()) {
+                families[index].replaceSeries(series)
+            }
         }
         var text = ""
         for family in families.sorted(by: { $0.name < $1.name }) {
@@ -123,6 +139,9 @@ public final class PrometheusRegistry: Sendable {
         var families: [MetricFamily] = []
         /// The gauges sampled at rendering: family index and how to read the value.
         var samplers: [(index: Int, sample: @Sendable () -> Double)] = []
+        /// The families whose series are collected at rendering: their indices and how to
+        /// collect them.
+        var collectors: [(indices: [Int], collect: @Sendable () -> [[[String]: MetricFamily.Value]])] = []
     }
 }
 

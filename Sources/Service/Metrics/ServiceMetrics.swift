@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// The service's metrics, served at `GET /metrics` in the Prometheus text format 0.0.4.
@@ -12,10 +13,11 @@ public final class ServiceMetrics: Sendable {
     /// (404s, or a pattern the metrics were not told about).
     public static let unmatchedRoute = "unmatched"
 
-    /// Each declared route pattern's label values for the duration histogram (`[pattern]`).
-    private let routeLabelValues: [String: [String]]
-    private let requests: PrometheusCounter
-    private let requestDuration: PrometheusHistogram
+    /// Each declared route pattern's index in `requestShards.routeLabels`.
+    private let routeIndices: [String: Int]
+    /// `inctrl_http_requests_total` and `inctrl_http_request_duration_seconds`, which every
+    /// request updates: kept in shards, collected into the registry when it renders.
+    private let requestShards: RequestMetricShards
     private let queueWait: PrometheusHistogram
     private let inferenceDuration: PrometheusHistogram
     private let batchSize: PrometheusHistogram
@@ -64,14 +66,24 @@ public final class ServiceMetrics: Sendable {
     public init(routePatterns: Set<String>) throws(MetricsRegistrationError) {
         let registry = PrometheusRegistry()
         self.registry = registry
-        routeLabelValues = Dictionary(uniqueKeysWithValues: routePatterns.map { ($0, [$0]) })
-        requests = try registry.counter(
+        let routeLabels = routePatterns.sorted() + [Self.unmatchedRoute]
+        routeIndices = Dictionary(uniqueKeysWithValues: routeLabels.dropLast().enumerated().map { ($1, $0) })
+        // Two shards per CPU: every event loop and cooperative thread gets one of its own.
+        let shards = RequestMetricShards(
+            routeLabels: routeLabels, upperBounds: Self.requestDurationBuckets,
+            shardCount: min(64, max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)))
+        requestShards = shards
+        let requests = try registry.counter(
             "inctrl_http_requests_total", help: "HTTP requests answered, by route pattern, method and status code.",
             labelNames: ["route", "method", "status"])
-        requestDuration = try registry.histogram(
+        let requestDuration = try registry.histogram(
             "inctrl_http_request_duration_seconds",
             help: "Time from a request's arrival to its response being handed to the connection, by route pattern.",
             labelNames: ["route"], buckets: Self.requestDurationBuckets)
+        registry.collecting([requests.family, requestDuration.family]) {
+            let series = shards.series()
+            return [series.requests, series.durations]
+        }
         queueWait = try registry.histogram(
             "inctrl_queue_wait_seconds", help: "Time requests waited in the queue in front of the model.",
             buckets: Self.queueWaitBuckets)
@@ -124,36 +136,39 @@ public final class ServiceMetrics: Sendable {
     /// The content type of `render()`'s text.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
+    /// A route as the request metrics count it, looked up once (``route(_:)``) for callers
+    /// that record the same route on every request.
+    public struct Route: Sendable {
+        fileprivate let index: Int
+    }
+
+    /// `pattern`'s route for ``recordRequest(route:method:status:duration:)``; nil or a
+    /// pattern the metrics were not told about is the unmatched route.
+    public func route(_ pattern: String?) -> Route {
+        Route(index: pattern.flatMap { routeIndices[$0] } ?? requestShards.routeLabels.count - 1)
+    }
+
     /// Counts one answered request and how long it took.
     /// - Parameters:
     ///   - route: The pattern of the route that matched, or nil when none did.
     ///   - method: The request method; methods outside RFC 9110's list count as `OTHER`.
     public func recordRequest(route: String?, method: String, status: Int, duration: Duration) {
-        // One lookup gives the route's label and the duration's label values, made once.
-        let durationLabels = route.flatMap { routeLabelValues[$0] } ?? Self.unmatchedRouteLabelValues
-        let routeLabel = durationLabels[0]
-        let methodLabel = Self.methodLabel(method)
-        let statusLabel = (100...599).contains(status) ? String(status) : "invalid"
-        let seconds = duration.inSeconds
-        let requestLabels = [routeLabel, methodLabel, statusLabel]
-        // `requests.increment` and `requestDuration.observe`, under one lock.
-        registry.change(
-            requests.family, labelValues: requestLabels, { $0.add(1, labelValues: requestLabels) },
-            and: requestDuration.family, labelValues: durationLabels, { $0.observe(seconds, labelValues: durationLabels) })
+        recordRequest(route: self.route(route), method: method, status: status, duration: duration)
+    }
+
+    /// Counts one answered request on `route` and how long it took, as
+    /// ``recordRequest(route:method:status:duration:)`` with the route's pattern does.
+    public func recordRequest(route: Route, method: String, status: Int, duration: Duration) {
+        requestShards.record(
+            route: route.index, method: RequestMetricShards.methodIndex(method), status: status, seconds: duration.inSeconds)
     }
 
     /// `method` when it is one of the methods RFC 9110 §9 defines (and PATCH), kept as label
-    /// values; any other method a client invents is counted as `OTHER`. Compared as short
-    /// strings rather than hashed, as this runs for every request.
+    /// values; any other method a client invents is counted as `OTHER`
+    /// (`RequestMetricShards.methodIndex`).
     static func methodLabel(_ method: String) -> String {
-        switch method {
-        case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH": method
-        default: "OTHER"
-        }
+        RequestMetricShards.methodLabels[RequestMetricShards.methodIndex(method)]
     }
-
-    /// The duration histogram's label values of requests on no declared route.
-    private static let unmatchedRouteLabelValues = [unmatchedRoute]
 
     /// Records how long a request waited for the model.
     public func recordQueueWait(_ duration: Duration) {
