@@ -11,19 +11,10 @@
 #define INCTRL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 #endif
 
-// libgomp's entry point for a parallel region (what GCC emits for `#pragma omp parallel`):
-// the team is the one oneDNN's kernels run on, so the threads are already awake.
-extern void GOMP_parallel(void (*function)(void *), void *data, unsigned threads, unsigned flags);
-extern int omp_get_thread_num(void);
-extern int omp_get_num_threads(void);
-
-/// This thread's share of `rows` rows inside a parallel region: `[*first, *end)`, maybe empty.
-static inline void inctrl_thread_rows(long rows, long *first, long *end) {
-    const long threads = omp_get_num_threads();
-    const long share = (rows + threads - 1) / threads;
-    *first = omp_get_thread_num() * share;
-    *end = *first + share < rows ? *first + share : rows;
-}
+/// Runs `rows_of(job, first, end)` on each thread of libgomp's team, the OpenMP runtime
+/// oneDNN's kernels run on (so the threads are already awake), with `[first, end)` that
+/// thread's share of `rows` rows; a thread whose share is empty is not called.
+void inctrl_parallel_rows(long rows, void *job, void (*rows_of)(void *job, long first, long end));
 
 /// The bf16 bits nearest to `value` (ties to even); values are finite here.
 static inline uint16_t inctrl_bf16_bits(float value) {

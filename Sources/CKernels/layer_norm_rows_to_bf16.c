@@ -121,17 +121,13 @@ struct layer_norm_job {
     const float *scale;
     const float *shift;
     uint16_t *output;
-    long rows;
     long width;
     float epsilon;
     int vectorized;
 };
 
-static void layer_norm_share(void *data) {
+static void layer_norm_rows(void *data, long first, long end) {
     const struct layer_norm_job *job = data;
-    long first, end;
-    inctrl_thread_rows(job->rows, &first, &end);
-    if (first >= end) return;
 #ifdef INCTRL_HAS_AVX512_PATH
     if (job->vectorized) {
         rows_avx512(job->input, job->scale, job->shift, job->output, first, end, job->width, job->epsilon);
@@ -146,6 +142,6 @@ void inctrl_layer_norm_rows_to_bf16(
     int vectorized) {
     if (rows <= 0 || width <= 0) return;
     struct layer_norm_job job = {
-        input, scale, shift, output, rows, width, epsilon, vectorized && inctrl_kernels_are_vectorized()};
-    GOMP_parallel(layer_norm_share, &job, 0, 0);
+        input, scale, shift, output, width, epsilon, vectorized && inctrl_kernels_are_vectorized()};
+    inctrl_parallel_rows(rows, &job, layer_norm_rows);
 }

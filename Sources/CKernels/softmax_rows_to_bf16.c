@@ -108,16 +108,12 @@ INCTRL_AVX512 static void rows_avx512(float *logits, uint16_t *out, long first, 
 struct softmax_job {
     float *logits;
     uint16_t *probabilities;
-    long rows;
     long length;
     int vectorized;
 };
 
-static void softmax_share(void *data) {
+static void softmax_rows(void *data, long first, long end) {
     const struct softmax_job *job = data;
-    long first, end;
-    inctrl_thread_rows(job->rows, &first, &end);
-    if (first >= end) return;
 #ifdef INCTRL_HAS_AVX512_PATH
     if (job->vectorized) {
         rows_avx512(job->logits, job->probabilities, first, end, job->length);
@@ -129,6 +125,6 @@ static void softmax_share(void *data) {
 
 void inctrl_softmax_rows_to_bf16(float *logits, uint16_t *probabilities, long rows, long length, int vectorized) {
     if (rows <= 0 || length <= 0) return;
-    struct softmax_job job = {logits, probabilities, rows, length, vectorized && inctrl_kernels_are_vectorized()};
-    GOMP_parallel(softmax_share, &job, 0, 0);
+    struct softmax_job job = {logits, probabilities, length, vectorized && inctrl_kernels_are_vectorized()};
+    inctrl_parallel_rows(rows, &job, softmax_rows);
 }
