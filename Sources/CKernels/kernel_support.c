@@ -1,6 +1,5 @@
-// The CPU check behind every kernel's AVX-512 path (include/CKernels.h), and the sharing of
-// rows among threads (kernel_support.h).
-#include "CKernels.h"
+// The CPU check behind every kernel's AVX-512 path, and the sharing of rows among threads
+// (kernel_support.h).
 #include "kernel_support.h"
 
 // libgomp's entry point for a parallel region (what GCC emits for `#pragma omp parallel`).

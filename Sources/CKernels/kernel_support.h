@@ -11,6 +11,9 @@
 #define INCTRL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 #endif
 
+/// Whether the kernels take their AVX-512 paths on this CPU.
+int inctrl_kernels_are_vectorized(void);
+
 /// Runs `rows_of(job, first, end)` on each thread of libgomp's team, the OpenMP runtime
 /// oneDNN's kernels run on (so the threads are already awake), with `[first, end)` that
 /// thread's share of `rows` rows; a thread whose share is empty is not called.

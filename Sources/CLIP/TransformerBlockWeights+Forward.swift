@@ -68,7 +68,7 @@ extension TransformerBlockWeights {
             try engine.layerNorm(stream, attentionNorm, intoBF16: normedBF16)
             try engine.linearsToBF16(
                 bf16Input: normedBF16, rows: rows, [(query, projections), (key, projections + part), (value, projections + 2 * part)])
-            try attendInBF16(sequences: rows / length, length: length, rows: rows, workspace: workspace, engine: engine)
+            try attendInBF16(sequences: rows / length, length: length, workspace: workspace, engine: engine)
             try engine.linear(
                 bf16Input: UnsafeMutableRawPointer(workspace.attention.base), rows: rows, attentionOutput, into: stream,
                 epilogue: .residualAdd)
@@ -157,12 +157,11 @@ extension TransformerBlockWeights {
     /// 3-D ones, slower); q·kᵀ stays 3-D, where `gemm:jit` is the faster of the two at
     /// d = 64. Each sequence runs through the same kernels whatever the number of sequences,
     /// so a sequence's result does not depend on the others.
-    private func attendInBF16(
-        sequences: Int, length: Int, rows: Int, workspace: BlockWorkspace, engine: ComputeEngine
-    ) throws(TensorError) {
+    private func attendInBF16(sequences: Int, length: Int, workspace: BlockWorkspace, engine: ComputeEngine) throws(TensorError) {
         let headWidth = width / heads
         let bytes = WeightPrecision.bf16.scalarBytes
-        let part = rows * width * bytes
+        // q, k and v each span every sequence's rows.
+        let part = sequences * length * width * bytes
         // PyTorch computes the scale in double precision and rounds it once.
         let scale = Float(1 / Double(headWidth).squareRoot())
         let logits = TensorView(workspace.scores.base, shape: [heads, length, length])

@@ -28,12 +28,7 @@ struct WeightLoader {
     func linear(
         weight: String, bias: String?, inFeatures: Int, outFeatures: Int, typicalRows: Int
     ) throws(CLIPError) -> LinearWeights {
-        let biasScalars = try bias.map { (key) throws(CLIPError) in try floats(key, [outFeatures]) }
-        return try packed(weight, [outFeatures, inFeatures]) { (scalars) throws(TensorError) in
-            try engine.packLinear(
-                weightAt: scalars, orientation: .outputMajor, inFeatures: inFeatures, outFeatures: outFeatures,
-                bias: biasScalars, typicalRows: typicalRows, precision: precision)
-        }
+        try linearParts(weight: weight, bias: bias, inFeatures: inFeatures, outFeatures: outFeatures, parts: 1, typicalRows: typicalRows)[0]
     }
 
     /// The linear layer stored `[parts·outFeatures, in]` under `weight` (with an optional

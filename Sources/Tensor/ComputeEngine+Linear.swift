@@ -65,15 +65,7 @@ extension ComputeEngine {
         bf16Input input: UnsafeMutableRawPointer, rows: Int, _ layers: [(weights: LinearWeights, output: UnsafeMutableRawPointer)],
         epilogue: LinearEpilogue = .none
     ) throws(TensorError) {
-        try checkLinearsToBF16(rows: rows, inFeatures: layers.first?.weights.inFeatures ?? 0, layers, epilogue: epilogue)
-        try withRuntime { (runtime) throws(TensorError) in
-            try Self.runLinearsToBF16(bf16Input: input, rows: rows, layers, epilogue: epilogue, in: runtime)
-        }
-    }
-
-    private func checkLinearsToBF16(
-        rows: Int, inFeatures: Int, _ layers: [(weights: LinearWeights, output: UnsafeMutableRawPointer)], epilogue: LinearEpilogue
-    ) throws(TensorError) {
+        let inFeatures = layers.first?.weights.inFeatures ?? 0
         guard rows > 0, !layers.isEmpty, epilogue != .residualAdd,
             layers.allSatisfy({ $0.weights.precision == .bf16 && $0.weights.inFeatures == inFeatures })
         else {
@@ -81,24 +73,18 @@ extension ComputeEngine {
                 operation: "linearToBF16",
                 detail: "\(rows)×\(inFeatures) input for \(layers.map { "\($0.weights.precision) \($0.weights.inFeatures)→\($0.weights.outFeatures)" }), \(epilogue)")
         }
-    }
-
-    /// Runs each of `layers` on the dense bf16 `[rows, in]` at `input` into its dense bf16
-    /// output. The caller holds the lock.
-    private static func runLinearsToBF16(
-        bf16Input input: UnsafeMutableRawPointer, rows: Int, _ layers: [(weights: LinearWeights, output: UnsafeMutableRawPointer)],
-        epilogue: LinearEpilogue, in runtime: Runtime
-    ) throws(TensorError) {
-        for (weights, output) in layers {
-            let staged = StridedLayout(shape: [rows, weights.inFeatures], strides: [weights.inFeatures, 1])
-            let written = StridedLayout(shape: [rows, weights.outFeatures], strides: [weights.outFeatures, 1])
-            try runtime.run(
-                .linearToBF16(input: staged, weights: weights.format, hasBias: weights.hasBias, output: written, epilogue: epilogue),
-                operation: linearName(rows: rows, weights: weights, epilogue: epilogue) + " to bf16",
-                handles: linearHandles(input: input, weights: weights, output: output)
-            ) { (engine) throws(TensorError) in
-                try describeLinear(
-                    input: staged, weights: weights, output: written, outputType: dnnl_bf16, epilogue: epilogue, engine: engine)
+        let staged = StridedLayout(shape: [rows, inFeatures], strides: [inFeatures, 1])
+        try withRuntime { (runtime) throws(TensorError) in
+            for (weights, output) in layers {
+                let written = StridedLayout(shape: [rows, weights.outFeatures], strides: [weights.outFeatures, 1])
+                try runtime.run(
+                    .linearToBF16(input: staged, weights: weights.format, hasBias: weights.hasBias, output: written, epilogue: epilogue),
+                    operation: Self.linearName(rows: rows, weights: weights, epilogue: epilogue) + " to bf16",
+                    handles: Self.linearHandles(input: input, weights: weights, output: output)
+                ) { (engine) throws(TensorError) in
+                    try Self.describeLinear(
+                        input: staged, weights: weights, output: written, outputType: dnnl_bf16, epilogue: epilogue, engine: engine)
+                }
             }
         }
     }

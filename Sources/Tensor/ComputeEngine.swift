@@ -1,5 +1,4 @@
 import CDNNL
-import CKernels
 import Synchronization
 
 /// Runs tensor kernels on oneDNN's CPU engine.
@@ -25,11 +24,6 @@ public final class ComputeEngine: Sendable {
         let required = dnnl_cpu_isa_avx512_core_bf16.rawValue
         return dnnl_get_effective_cpu_isa().rawValue & required == required
     }
-
-    /// Whether our own kernels (``softmax(overwriting:intoBF16:)``,
-    /// ``layerNorm(_:_:intoBF16:)``) run their AVX-512 code on this CPU, else their portable
-    /// code, the same arithmetic one element at a time.
-    public static var ownKernelsAreVectorized: Bool { inctrl_kernels_are_vectorized() != 0 }
 
     /// The widest instruction set oneDNN uses here, by its name (`avx512_core_amx`, …).
     public static var instructionSet: String {

@@ -24,7 +24,4 @@ void inctrl_layer_norm_rows_to_bf16(
     const float *input, const float *scale, const float *shift, uint16_t *output, long rows, long width, float epsilon,
     int vectorized);
 
-/// Whether the kernels above take their AVX-512 paths on this CPU.
-int inctrl_kernels_are_vectorized(void);
-
 #endif
