@@ -64,21 +64,11 @@ final class RequestMetricShards: Sendable {
         shards = (0..<shardCount).map { _ in Shard(empty) }
     }
 
-    /// The index of `method`'s label in ``methodLabels``. Compared as short strings rather
-    /// than hashed, as this runs for every request.
+    /// The index of `method`'s label in ``methodLabels``: the method's own when it is listed,
+    /// spelled exactly so, else `OTHER`'s. Compared as short strings rather than hashed, as
+    /// this runs for every request.
     static func methodIndex(_ method: String) -> Int {
-        switch method {
-        case "GET": 0
-        case "HEAD": 1
-        case "POST": 2
-        case "PUT": 3
-        case "DELETE": 4
-        case "CONNECT": 5
-        case "OPTIONS": 6
-        case "TRACE": 7
-        case "PATCH": 8
-        default: 9
-        }
+        methodLabels.firstIndex(of: method) ?? methodLabels.count - 1
     }
 
     /// Counts one request on route `route` (an index into ``routeLabels``) with method

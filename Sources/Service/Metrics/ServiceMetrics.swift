@@ -163,13 +163,6 @@ public final class ServiceMetrics: Sendable {
             route: route.index, method: RequestMetricShards.methodIndex(method), status: status, seconds: duration.inSeconds)
     }
 
-    /// `method` when it is one of the methods RFC 9110 §9 defines (and PATCH), kept as label
-    /// values; any other method a client invents is counted as `OTHER`
-    /// (`RequestMetricShards.methodIndex`).
-    static func methodLabel(_ method: String) -> String {
-        RequestMetricShards.methodLabels[RequestMetricShards.methodIndex(method)]
-    }
-
     /// Records how long a request waited for the model.
     public func recordQueueWait(_ duration: Duration) {
         queueWait.observe(duration)
