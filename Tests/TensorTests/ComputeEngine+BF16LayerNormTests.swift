@@ -102,8 +102,8 @@ struct BF16LayerNormTests {
         let weights = try LayerNormWeights(scale: [1, 1, 1, 1], shift: [0, 0, 0, 0])
         var input = [Float](repeating: 0, count: 12)
         var output = [UInt16](repeating: 0, count: 12)
-        try input.withUnsafeMutableBufferPointer { i in
-            try output.withUnsafeMutableBytes { o in
+        input.withUnsafeMutableBufferPointer { i in
+            output.withUnsafeMutableBytes { o in
                 #expect(throws: TensorError.self) {
                     try engine.layerNorm(TensorView(i.baseAddress!, shape: [4, 3]), weights, intoBF16: o.baseAddress!)
                 }

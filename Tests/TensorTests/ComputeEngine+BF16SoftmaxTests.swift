@@ -93,8 +93,8 @@ struct BF16SoftmaxTests {
     @Test func refusesViewsItCannotRead() throws {
         var logits = [Float](repeating: 0, count: 12)
         var probabilities = [UInt16](repeating: 0, count: 12)
-        try logits.withUnsafeMutableBufferPointer { l in
-            try probabilities.withUnsafeMutableBytes { p in
+        logits.withUnsafeMutableBufferPointer { l in
+            probabilities.withUnsafeMutableBytes { p in
                 let dense = BF16View(p.baseAddress!, shape: [3, 4])
                 #expect(throws: TensorError.self) {
                     try engine.softmax(overwriting: TensorView(l.baseAddress!, shape: [4, 3]), intoBF16: dense)
